@@ -1,0 +1,5 @@
+import sys
+
+from holterlab.cli import main
+
+sys.exit(main())

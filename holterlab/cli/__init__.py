@@ -1,0 +1,76 @@
+"""The ``holterlab`` command.
+
+Each subcommand lives in its own module of this package and exposes ``register(subparsers)``,
+which adds its parser and sets ``func`` to a callable taking the parsed arguments and
+returning an exit code. Errors a user can cause are :class:`~holterlab.errors.HolterlabError`
+and are printed on one line (``holterlab: error: ...``) with exit status 2; nothing prints a
+traceback unless ``HOLTERLAB_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from holterlab._version import __version__
+from holterlab.errors import CancelledError, HolterlabError
+
+#: Subcommand modules, in the order ``holterlab --help`` lists them.
+SUBCOMMANDS = [
+    "info",
+    "convert",
+    "synth",
+    "analyze",
+    "evaluate",
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="holterlab",
+        description="holterlab: long-term (Holter) ECG analysis workbench",
+    )
+    parser.add_argument("--version", action="version", version=f"holterlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in SUBCOMMANDS:
+        try:
+            module = importlib.import_module(f"holterlab.cli.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name == f"holterlab.cli.{name}":
+                continue  # subcommand not built yet
+            raise
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``holterlab`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("holterlab: interrupted; no partial output was kept", file=sys.stderr)
+        return 130
+    except CancelledError as exc:
+        print(f"holterlab: cancelled: {exc}", file=sys.stderr)
+        return 130
+    except HolterlabError as exc:
+        if os.environ.get("HOLTERLAB_DEBUG"):
+            raise
+        message = " ".join(str(exc).split())
+        print(f"holterlab: error: {message}", file=sys.stderr)
+        return 2
+    except (OSError, MemoryError) as exc:
+        if os.environ.get("HOLTERLAB_DEBUG"):
+            raise
+        print(f"holterlab: error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
