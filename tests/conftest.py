@@ -21,8 +21,30 @@ CSV_DIR = SHARED_DATA / "csv"
 TEST_DATA = Path(__file__).resolve().parent / "data"
 
 #: The DS1 training split of de Chazal et al. 2004 (all present in shared/data/mitdb).
-DS1 = [101, 106, 108, 109, 112, 114, 115, 116, 118, 119, 122, 124, 201, 203, 205, 207, 208,
-       209, 215, 220, 223, 230]
+DS1 = [
+    101,
+    106,
+    108,
+    109,
+    112,
+    114,
+    115,
+    116,
+    118,
+    119,
+    122,
+    124,
+    201,
+    203,
+    205,
+    207,
+    208,
+    209,
+    215,
+    220,
+    223,
+    230,
+]
 PACED = [102, 104, 107, 217]
 
 

@@ -6,9 +6,7 @@ import argparse
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "convert", help="convert a recording (format of OUT from its extension)"
-    )
+    p = sub.add_parser("convert", help="convert a recording (format of OUT from its extension)")
     p.add_argument("input", help="recording to read")
     p.add_argument("output", help="file to write: .edf .bdf .hea .csv .aiecg")
     p.add_argument("--fs", type=float, default=None, help="sampling rate for CSV without one")
