@@ -27,3 +27,14 @@ def test_atomic_failure_keeps_old_file(tmp_path):
             tmp.write_text("new")
             raise KeyboardInterrupt
     assert target.read_text() == "old"
+
+
+def test_output_has_umask_permissions(tmp_path):
+    import os
+
+    umask = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "perm.txt", "x")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "perm.txt").stat().st_mode & 0o777 == 0o644
