@@ -1,0 +1,173 @@
+"""Ventricular and supraventricular ectopy from the AAMI beat labels.
+
+Definitions (:class:`holterlab.params.rhythm.EctopyParams`)
+-----------------------------------------------------------
+* A *run* is a maximal sequence of consecutive beats of one class (V or S) within an
+  analysable segment (excluded time breaks a run). Length 1 is an isolated ectopic beat, 2 a
+  couplet, 3 a triplet.
+* Runs of at least ``run_min_beats`` (default 3, the clinical definition of non-sustained VT
+  and the EC57 "run") are classified by their rate, ``60 * (n - 1) / (t_last - t_first)``
+  (the mean of the RR intervals inside the run): V runs at or above ``vt_rate_bpm`` are
+  ``vt``, slower V runs ``ivr``; S runs at or above ``svt_rate_bpm`` are ``svt``, slower S
+  runs ``s_run``. With the default a triplet is reported as a run event (and still counted
+  in ``triplets``).
+* Bigeminy: at least ``bigeminy_min_cycles`` isolated ectopic beats, each separated from the
+  next by exactly one N beat (N V N V N V); trigeminy: by exactly two N beats
+  (N N V N N V N N V). An episode runs from the N beat(s) opening the first cycle to the last
+  ectopic beat. Its ectopic beats are also counted as isolated.
+* Burden: ectopic beats as a percentage of all analysed beats.
+* AF precedence: S beats inside AF/flutter episodes are treated as conducted AF beats (N):
+  they are not counted as S ectopy, S runs or S bigeminy, and they may separate V beats in
+  V bigeminy/trigeminy. V beats inside AF stay ventricular ectopy.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from holterlab.events import Event
+from holterlab.params.rhythm import EctopyParams
+from holterlab.rhythm._input import CODE, BeatSeries
+from holterlab.rhythm.result import EctopySummary, RunSummary
+from holterlab.rhythm.runs import geminy_chains, runs_of
+
+__all__ = ["analyze_ectopy", "effective_codes"]
+
+
+def effective_codes(
+    series: BeatSeries, af_spans: list[tuple[float, float]] | None = None
+) -> np.ndarray:
+    """Label codes with S beats inside AF/flutter spans turned into N (AF precedence)."""
+    code = series.code.copy()
+    if af_spans:
+        t = series.t
+        for a, b in af_spans:
+            i0 = np.searchsorted(t, a, side="left")
+            i1 = np.searchsorted(t, b, side="right")
+            block = code[i0:i1]
+            block[block == CODE["S"]] = CODE["N"]
+    return code
+
+
+def _class_ectopy(
+    series: BeatSeries, code: np.ndarray, label: str, p: EctopyParams
+) -> tuple[EctopySummary, list[Event]]:
+    t, seg = series.t, series.seg
+    target = CODE[label]
+    low = label.lower()
+    fast_rate = p.vt_rate_bpm if label == "V" else p.svt_rate_bpm
+    fast_type, slow_type = ("vt", "ivr") if label == "V" else ("svt", "s_run")
+    first, last = runs_of(code == target, seg)
+    length = last - first + 1
+    events: list[Event] = []
+    span = t[last] - t[first]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(length > 1, 60.0 * (length - 1) / np.where(span > 0, span, np.nan), np.nan)
+    is_run = length >= p.run_min_beats
+    fast = is_run & (rate >= fast_rate)
+    multi = length >= 2
+    for a, b, n, r, run, f in zip(
+        first[multi].tolist(),
+        last[multi].tolist(),
+        length[multi].tolist(),
+        rate[multi].tolist(),
+        is_run[multi].tolist(),
+        fast[multi].tolist(),
+        strict=True,
+    ):
+        if run:
+            kind = fast_type if f else slow_type
+        elif n == 2:
+            kind = f"{low}_couplet"
+        else:
+            kind = f"{low}_triplet"
+        events.append(
+            Event(
+                kind,
+                float(t[a]),
+                float(t[b]),
+                rate_bpm=None if np.isnan(r) else float(r),
+                n_beats=int(n),
+            )
+        )
+    geminy = {}
+    for name, spacing, min_cycles in (
+        ("bigeminy", 1, p.bigeminy_min_cycles),
+        ("trigeminy", 2, p.trigeminy_min_cycles),
+    ):
+        cf, cl = geminy_chains(code, seg, target, spacing, normal=CODE["N"])
+        cycles = (cl - cf) // (spacing + 1) + 1
+        keep = cycles >= min_cycles
+        total = 0.0
+        count = 0
+        for a, b, c in zip(
+            cf[keep].tolist(), cl[keep].tolist(), cycles[keep].tolist(), strict=True
+        ):
+            opener = a - spacing
+            if opener < 0 or seg[opener] != seg[a] or code[opener] != CODE["N"]:
+                opener = a
+            start, end = float(t[opener]), float(t[b])
+            n_beats = b - opener + 1
+            events.append(
+                Event(
+                    f"{low}_{name}",
+                    start,
+                    end,
+                    rate_bpm=60.0 * (n_beats - 1) / (end - start) if end > start else None,
+                    n_beats=int(n_beats),
+                    detail={"cycles": int(c)},
+                )
+            )
+            total += end - start
+            count += 1
+        geminy[name] = (count, total)
+    runs_idx = np.flatnonzero(is_run)
+
+    def _summary(k: int | None) -> RunSummary | None:
+        if k is None:
+            return None
+        return RunSummary(
+            n_beats=int(length[k]),
+            rate_bpm=None if np.isnan(rate[k]) else float(rate[k]),
+            start_s=float(t[first[k]]),
+            end_s=float(t[last[k]]),
+        )
+
+    longest = fastest = None
+    if runs_idx.size:
+        # longest: most beats, then the faster; fastest: highest rate, then the longer
+        longest = int(runs_idx[np.lexsort((-np.nan_to_num(rate[runs_idx]), -length[runs_idx]))[0]])
+        fastest = int(runs_idx[np.lexsort((-length[runs_idx], -np.nan_to_num(rate[runs_idx])))[0]])
+    total = int(np.count_nonzero(code == target))
+    summary = EctopySummary(
+        kind="ventricular" if label == "V" else "supraventricular",
+        total=total,
+        isolated=int(np.count_nonzero(length == 1)),
+        couplets=int(np.count_nonzero(length == 2)),
+        triplets=int(np.count_nonzero(length == 3)),
+        runs=int(runs_idx.size),
+        fast_runs=int(np.count_nonzero(fast)),
+        slow_runs=int(runs_idx.size - np.count_nonzero(fast)),
+        bigeminy_episodes=geminy["bigeminy"][0],
+        bigeminy_s=geminy["bigeminy"][1],
+        trigeminy_episodes=geminy["trigeminy"][0],
+        trigeminy_s=geminy["trigeminy"][1],
+        burden_pct=100.0 * total / series.n if series.n else None,
+        longest_run=_summary(longest),
+        fastest_run=_summary(fastest),
+    )
+    return summary, events
+
+
+def analyze_ectopy(
+    series: BeatSeries,
+    params: EctopyParams | None = None,
+    af_spans: list[tuple[float, float]] | None = None,
+) -> tuple[EctopySummary, EctopySummary, list[Event]]:
+    """Ventricular and supraventricular summaries and their events (see module docstring)."""
+    p = params or EctopyParams()
+    code = effective_codes(series, af_spans)
+    v, v_events = _class_ectopy(series, code, "V", p)
+    s, s_events = _class_ectopy(series, code, "S", p)
+    events = sorted(v_events + s_events, key=lambda e: e.start_s)
+    return v, s, events
