@@ -1,0 +1,270 @@
+"""Ground truth of a synthetic recording: annotations and the list of events.
+
+* :class:`~holterlab.annotations.Annotations`: every beat at its R-peak sample with its MIT-BIH
+  symbol (N A V F Q), and rhythm changes as ``+`` with aux ``(N``, ``(AFIB``, ``(AFL``,
+  ``(VT``, ``(SVTA``, ``(IVR``, ``(B`` (bigeminy), ``(T`` (trigeminy), ``(SBR``.
+* Events (a list of dictionaries, written as ``NAME.truth.json``): ``type``, ``start_s``,
+  ``end_s`` and attributes. Types: rhythm episodes ``af afl vt svt ivr bigeminy trigeminy
+  brady tachy`` (``beats``, ``rate_bpm``, ``aux``); ``pause`` (every RR above
+  ``pause_threshold_s``; ``duration_s``, ``cause``: sinus_arrest, post_ectopic,
+  episode_end, af, sinus); ``couplet``/``triplet`` (2/3 consecutive PVCs outside VT, IVR and
+  bigeminy/trigeminy; ``beats``, ``focus``); ``st_depression`` (``depth_mv`` at J+60 ms in the
+  most affected lead, ``depth_by_lead``, ``lead``); noise events ``noise`` (``level``: factor
+  on muscle noise), ``motion`` (``amplitude_mv``), ``electrode_pop`` (``amplitude_mv``) and
+  ``lead_off`` (flat signal), each with ``leads``.
+
+Rhythm episodes cover ``[start_s, end_s)``: from the ``+`` annotation that opens them to the
+one that closes them. Event times are seconds from the start of the recording.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from holterlab._atomic import atomic_write_text
+from holterlab.annotations import Annotations
+from holterlab.synth import episodes as E
+from holterlab.synth.schedule import Schedule
+from holterlab.synth.walk import SYM_A, SYM_V, SYMBOLS
+
+__all__ = ["Truth", "build_truth", "TRUTH_FORMAT"]
+
+TRUTH_FORMAT = "holterlab-synth-truth"
+TRUTH_VERSION = 1
+
+_EPISODE_TYPES = {
+    E.AF: "af",
+    E.AFL: "afl",
+    E.VT: "vt",
+    E.SVT: "svt",
+    E.IVR: "ivr",
+    E.BIGEMINY: "bigeminy",
+    E.TRIGEMINY: "trigeminy",
+    E.BRADY: "brady",
+    E.TACHY: "tachy",
+}
+
+
+@dataclass
+class Truth:
+    """Ground truth: annotations, events and the facts of the recording."""
+
+    annotations: Annotations
+    events: list[dict[str, Any]]
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, *types: str) -> list[dict[str, Any]]:
+        """The events of the given types."""
+        return [e for e in self.events if e["type"] in types]
+
+    def counts(self) -> dict[str, int]:
+        """Number of beats per MIT-BIH symbol."""
+        sym = self.annotations.beats().symbol.astype(str)
+        values, counts = np.unique(sym, return_counts=True)
+        return {str(v): int(c) for v, c in zip(values, counts, strict=True)}
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able dictionary (what ``NAME.truth.json`` holds)."""
+        return {
+            "format": TRUTH_FORMAT,
+            "version": TRUTH_VERSION,
+            **self.meta,
+            "counts": self.counts(),
+            "events": self.events,
+        }
+
+    def write(self, path: str | os.PathLike[str]) -> Path:
+        """Write the JSON file atomically; returns the path."""
+        text = json.dumps(self.to_dict(), indent=1, allow_nan=False)
+        atomic_write_text(path, text + "\n")
+        return Path(path)
+
+    @classmethod
+    def read(cls, path: str | os.PathLike[str]) -> dict[str, Any]:
+        """Load a ``.truth.json`` file as a dictionary."""
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def _r(x: float) -> float:
+    return round(float(x), 4)
+
+
+def _boundary(sample: np.ndarray, i: int, fs: float) -> int:
+    """Sample of a rhythm change just before beat ``i`` (strictly after beat ``i - 1``)."""
+    on = int(sample[i])
+    if i == 0:
+        return max(0, on - int(round(0.05 * fs)))
+    prev = int(sample[i - 1])
+    return on - min(int(round(0.05 * fs)), (on - prev) // 2)
+
+
+def _leads(mask: int, names: list[str]) -> list[str]:
+    return [n for i, n in enumerate(names) if mask >> i & 1]
+
+
+def build_truth(sch: Schedule) -> Truth:
+    """Derive annotations and events from a schedule."""
+    fs = sch.fs
+    sample = sch.sample
+    n = sample.size
+    time = sample / fs
+    plan = sch.episodes
+    events: list[dict[str, Any]] = []
+
+    # ---------------------------------------------------------------- rhythm episodes
+    rhythm_s: list[int] = [0]
+    rhythm_aux: list[str] = ["(N"]
+    for i in range(len(plan)):
+        kind = int(plan.kind[i])
+        b0, b1 = int(sch.ep_first[i]), int(sch.ep_last[i])
+        if b0 < 0 or kind not in _EPISODE_TYPES:
+            continue
+        on = _boundary(sample, b0, fs)
+        off = _boundary(sample, b1 + 1, fs) if b1 + 1 < n else sch.n_samples
+        nb = b1 - b0 + 1
+        span = time[b1] - time[b0]
+        rate = 60.0 * (nb - 1) / span if nb > 1 and span > 0 else 60.0 / max(sch.rr[b0], 1e-3)
+        ev: dict[str, Any] = {
+            "type": _EPISODE_TYPES[kind],
+            "start_s": _r(on / fs),
+            "end_s": _r(off / fs),
+            "beats": nb,
+            "rate_bpm": round(rate, 1),
+        }
+        aux = E.RHYTHM_AUX.get(kind)
+        if aux:
+            ev["aux"] = aux
+            if on > rhythm_s[-1]:
+                rhythm_s.append(on)
+                rhythm_aux.append(aux)
+            else:  # pragma: no cover - episodes are separated by sinus rhythm
+                rhythm_aux[-1] = aux
+            if off < sch.n_samples:
+                rhythm_s.append(off)
+                rhythm_aux.append("(N")
+        if kind in (E.VT, E.IVR, E.BIGEMINY, E.TRIGEMINY):
+            ev["focus"] = int(plan.p1[i])
+        if kind == E.AFL:
+            ev["flutter_rate_bpm"] = round(60.0 / float(plan.p2[i]), 1)
+            ratio = float(plan.p1[i])
+            ev["conduction"] = f"{ratio:.0f}:1" if ratio > 0 else "variable"
+        if kind in (E.BIGEMINY, E.TRIGEMINY):
+            ev["pvcs"] = int(np.sum(sch.sym[b0 : b1 + 1] == SYM_V))
+        events.append(ev)
+
+    # ---------------------------------------------------------------- pauses (every long RR)
+    thr = sch.params.pause_threshold_s
+    long_rr = np.flatnonzero(np.diff(time) > thr) + 1 if n > 1 else np.zeros(0, dtype=np.int64)
+    for i in long_rr:
+        i = int(i)
+        cause = "sinus"
+        e_now, e_prev = int(sch.ep[i]), int(sch.ep[i - 1])
+        if e_now >= 0 and plan.kind[e_now] == E.PAUSE:
+            cause = "sinus_arrest"
+        elif sch.sym[i - 1] in (SYM_V, SYM_A):
+            cause = "post_ectopic"
+        elif e_prev >= 0 and e_prev != e_now and plan.kind[e_prev] in E.REPLACING:
+            cause = "episode_end"
+        elif e_now >= 0 and plan.kind[e_now] == E.AF:
+            cause = "af"
+        events.append(
+            {
+                "type": "pause",
+                "start_s": _r(time[i - 1]),
+                "end_s": _r(time[i]),
+                "duration_s": _r(time[i] - time[i - 1]),
+                "cause": cause,
+            }
+        )
+
+    # ---------------------------------------------------------------- couplets, triplets
+    in_run_episode = np.zeros(n, dtype=bool)
+    for i in range(len(plan)):
+        if plan.kind[i] in (E.VT, E.IVR, E.BIGEMINY, E.TRIGEMINY) and sch.ep_first[i] >= 0:
+            in_run_episode[sch.ep_first[i] : sch.ep_last[i] + 1] = True
+    free_v = (sch.sym == SYM_V) & ~in_run_episode
+    if free_v.any():
+        edges = np.diff(np.concatenate([[0], free_v.astype(np.int8), [0]]))
+        starts = np.flatnonzero(edges == 1)
+        stops = np.flatnonzero(edges == -1)
+        for a, b in zip(starts, stops, strict=True):
+            length = int(b - a)
+            if length < 2:
+                continue
+            events.append(
+                {
+                    "type": {2: "couplet", 3: "triplet"}.get(length, "ventricular_run"),
+                    "start_s": _r(time[a]),
+                    "end_s": _r(time[b - 1]),
+                    "beats": length,
+                    "focus": int(sch.morph[a]),
+                }
+            )
+
+    # ---------------------------------------------------------------- ST episodes
+    per_lead = sch.bank.st_per_lead(sch.leads)
+    for s, e, depth in zip(
+        sch.st_events.start, sch.st_events.end, sch.st_events.value, strict=True
+    ):
+        by_lead = {
+            name: round(float(depth * w), 4) for name, w in zip(sch.leads, per_lead, strict=True)
+        }
+        lead = max(by_lead, key=lambda k: by_lead[k])
+        events.append(
+            {
+                "type": "st_depression",
+                "start_s": _r(s),
+                "end_s": _r(e),
+                "depth_mv": by_lead[lead],
+                "nominal_depth_mv": _r(depth),
+                "lead": lead,
+                "depth_by_lead": by_lead,
+                "ramp_s": _r(0.25 * (e - s)),
+            }
+        )
+
+    # ---------------------------------------------------------------- noise events
+    ne = sch.noise_events
+    for i in range(len(ne)):
+        kind = int(ne.kind[i])
+        ev = {
+            "type": E.NOISE_NAMES[kind],
+            "start_s": _r(ne.start[i]),
+            "end_s": _r(ne.end[i]),
+            "leads": _leads(int(ne.lead_mask[i]), sch.leads),
+        }
+        if kind == E.NOISY:
+            ev["level"] = round(float(ne.value[i]), 2)
+        elif kind in (E.MOTION, E.POP):
+            ev["amplitude_mv"] = round(abs(float(ne.value[i])), 3)
+        events.append(ev)
+
+    events.sort(key=lambda ev: (ev["start_s"], ev["type"]))
+
+    # ---------------------------------------------------------------- annotations
+    r_s = np.asarray(rhythm_s, dtype=np.int64)
+    all_s = np.concatenate([r_s, sample])
+    all_sym = np.concatenate(
+        [np.full(r_s.size, "+", dtype=object), SYMBOLS[sch.sym].astype(object)]
+    )
+    all_aux = np.concatenate([np.asarray(rhythm_aux, dtype=object), np.full(n, "", dtype=object)])
+    # rhythm changes first where they share a sample with a beat
+    order = np.lexsort((np.concatenate([np.zeros(r_s.size), np.ones(n)]), all_s))
+    ann = Annotations(all_s[order], all_sym[order], fs, all_aux[order])
+
+    meta = {
+        "seed": sch.seed,
+        "fs": fs,
+        "n_samples": sch.n_samples,
+        "duration_s": _r(sch.duration),
+        "leads": list(sch.leads),
+        "start_hour": sch.params.start_hour,
+        "params": sch.params.to_dict(),
+    }
+    return Truth(annotations=ann, events=events, meta=meta)
