@@ -27,6 +27,10 @@ __all__ = [
     "write_annotations",
     "evaluate",
     "detect_beats",
+    "analyze",
+    "analyze_beats",
+    "AnalysisParams",
+    "HolterResult",
 ]
 
 _LAZY = {
@@ -39,6 +43,10 @@ _LAZY = {
     "evaluate": ("holterlab.evaluate", None),
     "detect_beats": ("holterlab.beats", "detect_beats"),
     "synth": ("holterlab.synth", None),
+    "analyze": ("holterlab.pipeline", "analyze"),
+    "analyze_beats": ("holterlab.pipeline", "analyze_beats"),
+    "AnalysisParams": ("holterlab.params.analysis", "AnalysisParams"),
+    "HolterResult": ("holterlab.result", "HolterResult"),
 }
 
 

@@ -76,6 +76,9 @@ class Annotations:
         Aux note per annotation (``""`` where none).
     chan
         Channel (lead) number per annotation (0 where unknown).
+    subtype
+        MIT ``subtyp`` field per annotation (0 where unused). For noise annotations (``~``)
+        bits 0-3 flag the noisy signals and -1 means all signals unreadable.
     """
 
     sample: np.ndarray
@@ -83,6 +86,7 @@ class Annotations:
     fs: float
     aux: np.ndarray = field(default=None)  # type: ignore[assignment]
     chan: np.ndarray = field(default=None)  # type: ignore[assignment]
+    subtype: np.ndarray = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:
         sample = np.asarray(self.sample)
@@ -100,6 +104,13 @@ class Annotations:
         )
         if self.chan.shape != (n,):
             raise AnnotationError("chan must have one entry per annotation")
+        self.subtype = (
+            np.zeros(n, dtype=np.int8)
+            if self.subtype is None
+            else np.asarray(self.subtype, np.int8)
+        )
+        if self.subtype.shape != (n,):
+            raise AnnotationError("subtype must have one entry per annotation")
         if not np.isfinite(self.fs) or self.fs <= 0:
             raise AnnotationError(f"annotation sampling rate must be positive, got {self.fs!r}")
         self.fs = float(self.fs)
@@ -111,6 +122,7 @@ class Annotations:
             self.symbol = self.symbol[order]
             self.aux = self.aux[order]
             self.chan = self.chan[order]
+            self.subtype = self.subtype[order]
 
     # ------------------------------------------------------------------ views
     def __len__(self) -> int:
@@ -124,7 +136,12 @@ class Annotations:
     def select(self, mask: np.ndarray) -> Annotations:
         """The annotations where ``mask`` is true."""
         return Annotations(
-            self.sample[mask], self.symbol[mask], self.fs, self.aux[mask], self.chan[mask]
+            self.sample[mask],
+            self.symbol[mask],
+            self.fs,
+            self.aux[mask],
+            self.chan[mask],
+            self.subtype[mask],
         )
 
     def beats(self) -> Annotations:
@@ -145,12 +162,14 @@ class Annotations:
 
     def shift(self, offset: int) -> Annotations:
         """The same annotations with ``offset`` added to every sample index."""
-        return Annotations(self.sample + int(offset), self.symbol, self.fs, self.aux, self.chan)
+        return Annotations(
+            self.sample + int(offset), self.symbol, self.fs, self.aux, self.chan, self.subtype
+        )
 
     def resampled(self, fs: float) -> Annotations:
         """The same annotations with sample indices converted to sampling rate ``fs``."""
         sample = np.round(self.sample * (fs / self.fs)).astype(np.int64)
-        return Annotations(sample, self.symbol, fs, self.aux, self.chan)
+        return Annotations(sample, self.symbol, fs, self.aux, self.chan, self.subtype)
 
     @classmethod
     def concatenate(cls, parts: list[Annotations]) -> Annotations:
@@ -166,7 +185,42 @@ class Annotations:
             fs,
             np.concatenate([p.aux for p in parts]),
             np.concatenate([p.chan for p in parts]),
+            np.concatenate([p.subtype for p in parts]),
         )
+
+    def noise_intervals(self, n_signals: int = 2) -> np.ndarray:
+        """``(start_s, end_s)`` rows of unanalysable time marked by the annotations.
+
+        Two MIT-BIH conventions: noise annotations ``~`` set a noise state that lasts until
+        the next ``~`` (unanalysable when every one of ``n_signals`` signals is flagged noisy,
+        or ``subtype == -1``); an isolated artefact ``|`` makes the RR interval around it
+        invalid (a 20 ms interval is returned at its position so nothing spans it). Stretches
+        marked as ventricular flutter ``[`` ... ``]`` are not included.
+        """
+        sym = self.symbol.astype(str)
+        t = self.time
+        rows: list[tuple[float, float]] = []
+        all_mask = (1 << max(1, int(n_signals))) - 1
+        noise = np.flatnonzero(sym == "~")
+        start = None
+        for k in noise:
+            st = int(self.subtype[k])
+            bad = st == -1 or (st & all_mask) == all_mask
+            if bad and start is None:
+                start = float(t[k])
+            elif not bad and start is not None:
+                rows.append((start, float(t[k])))
+                start = None
+        if start is not None:
+            end = float(t[-1]) if len(t) else start
+            rows.append((start, max(end, start)))
+        for k in np.flatnonzero(sym == "|"):
+            rows.append((float(t[k]) - 0.01, float(t[k]) + 0.01))
+        if not rows:
+            return np.zeros((0, 2))
+        out = np.array(sorted(rows))
+        out[:, 0] = np.maximum(out[:, 0], 0.0)
+        return out
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Annotations):
@@ -247,7 +301,8 @@ def read_annotations(
     aux = ann.aux_note if ann.aux_note is not None else [""] * n
     aux = [a.rstrip("\x00") for a in aux]
     chan = ann.chan if ann.chan is not None else np.zeros(n)
-    return Annotations(np.asarray(ann.sample), list(ann.symbol), float(rate), aux, chan)
+    subtype = ann.subtype if ann.subtype is not None else np.zeros(n)
+    return Annotations(np.asarray(ann.sample), list(ann.symbol), float(rate), aux, chan, subtype)
 
 
 def write_annotations(
@@ -280,6 +335,7 @@ def write_annotations(
                     symbol=[str(s) for s in ann.symbol],
                     aux_note=[str(a) for a in ann.aux],
                     chan=ann.chan.astype(np.int64),
+                    subtype=ann.subtype.astype(np.int64),
                     fs=fs_value,
                     write_dir=tmp,
                 )

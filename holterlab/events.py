@@ -78,7 +78,7 @@ class Event:
         d = asdict(self)
         d["start_s"] = round(float(self.start_s), 3)
         d["end_s"] = round(float(self.end_s), 3)
-        d["duration_s"] = round(self.duration_s, 3)
+        d["duration_s"] = round(d["end_s"] - d["start_s"], 3)
         if self.rate_bpm is not None:
             d["rate_bpm"] = round(float(self.rate_bpm), 1)
         return d

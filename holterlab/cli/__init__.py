@@ -25,6 +25,10 @@ SUBCOMMANDS = [
     "synth",
     "analyze",
     "evaluate",
+    "serve",
+    "keys",
+    "remote",
+    "compare",
 ]
 
 

@@ -1,0 +1,157 @@
+"""``holterlab analyze`` and ``holterlab analyze-beats``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from holterlab.errors import ParameterError
+
+
+def _add_params_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--params",
+        metavar="FILE",
+        help="JSON file of analysis parameters (partial AnalysisParams, e.g. from a study)",
+    )
+    p.add_argument(
+        "--set",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="set one parameter, e.g. --set rhythm.pause.pause_s=2.5 (repeatable)",
+    )
+
+
+def load_params(args: argparse.Namespace) -> Any:
+    """AnalysisParams from ``--params FILE`` and ``--set key=value`` options."""
+    from holterlab.params.analysis import AnalysisParams
+
+    data: dict[str, Any] = {}
+    if args.params:
+        path = Path(args.params)
+        if not path.is_file():
+            raise ParameterError(f"{path}: no such parameter file")
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ParameterError(f"{path}: not valid JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise ParameterError(f"{path}: parameters must be a JSON object")
+    for item in args.set:
+        key, sep, raw = item.partition("=")
+        if not sep or not key:
+            raise ParameterError(f"--set needs KEY=VALUE, got {item!r}")
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        node = data
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+            if not isinstance(node, dict):
+                raise ParameterError(f"--set {key}: {part} is not a parameter group")
+        node[parts[-1]] = value
+    return AnalysisParams.from_dict(data)
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "analyze",
+        help="analyse a recording: DIR/NAME.result.json and DIR/NAME.hlab (beats, rhythms)",
+    )
+    p.add_argument("path", help="recording (.edf .bdf .hea .zip .csv .aiecg .ecg)")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--fs", type=float, default=None, help="sampling rate for CSV without one")
+    p.add_argument("--include-beats", action="store_true", help="add the beat list to the JSON")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    _add_params_options(p)
+    p.set_defaults(func=run_analyze)
+
+    q = sub.add_parser(
+        "analyze-beats",
+        help="rhythm and HRV analysis of a WFDB beat annotation file (no signal needed)",
+    )
+    q.add_argument("annotation", help="WFDB annotation file, e.g. 16272.atr")
+    q.add_argument("--fs", type=float, default=None, help="sampling rate if not in the file")
+    q.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    q.add_argument("--include-beats", action="store_true", help="add the beat list to the JSON")
+    _add_params_options(q)
+    q.set_defaults(func=run_analyze_beats)
+
+
+def _print_summary(result: Any, hlab: Path, json_path: Path) -> None:
+    h = result.headline()
+
+    def fmt(value: Any, unit: str = "") -> str:
+        if value is None:
+            return "-"
+        if isinstance(value, float):
+            return f"{value:.1f}{unit}"
+        return f"{value}{unit}"
+
+    beats = result.beats or {}
+    hours = None if h["duration_s"] is None else h["duration_s"] / 3600
+    usable = None if h["analysable_s"] is None else h["analysable_s"] / 3600
+    print(
+        f"{h['name']}: {fmt(hours, ' h')} recorded, {fmt(usable, ' h')} analysable "
+        f"({fmt(h['noise_pct'], ' %')} noise)"
+    )
+    print(
+        f"  beats {beats.get('total', 0):,} (N {beats.get('N', 0):,}, S {beats.get('S', 0):,}, "
+        f"V {beats.get('V', 0):,}, F {beats.get('F', 0):,}, Q {beats.get('Q', 0):,})"
+    )
+    print(
+        f"  heart rate min/mean/max {fmt(h['hr_min_bpm'])}/{fmt(h['hr_mean_bpm'])}/"
+        f"{fmt(h['hr_max_bpm'])} bpm; pauses {fmt(h['pauses'])}; "
+        f"AF burden {fmt(h['af_burden_pct'], ' %')}; SDNN {fmt(h['sdnn_ms'], ' ms')}"
+    )
+    print(f"wrote {json_path}")
+    print(f"wrote {hlab}")
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    from holterlab.io import read
+    from holterlab.outputs import write_outputs
+    from holterlab.pipeline import analyze
+
+    params = load_params(args)
+    options = {} if args.fs is None else {"fs": args.fs}
+    with read(args.path, **options) as rec:
+        result = analyze(rec, params, progress=not args.no_progress)
+        hlab, json_path = write_outputs(
+            result, args.out, rec.name, include_beats=args.include_beats
+        )
+    _print_summary(result, hlab, json_path)
+    return 0
+
+
+def run_analyze_beats(args: argparse.Namespace) -> int:
+    from holterlab.annotations import read_annotations
+    from holterlab.outputs import write_outputs
+    from holterlab.pipeline import analyze_beats
+
+    params = load_params(args)
+    ann = read_annotations(args.annotation, fs=args.fs)
+    name = Path(args.annotation).stem
+    n_signals = 2
+    header = Path(args.annotation).with_suffix(".hea")
+    if header.is_file():
+        try:
+            n_signals = int(header.read_text(errors="replace").split()[1])
+        except (IndexError, ValueError):
+            pass
+    result = analyze_beats(ann, params, name=name, n_signals=n_signals)
+    beats = ann.beats()
+    hlab, json_path = write_outputs(
+        result,
+        args.out,
+        name,
+        symbols=beats.symbol.astype(str),
+        include_beats=args.include_beats,
+    )
+    _print_summary(result, hlab, json_path)
+    return 0

@@ -1,0 +1,386 @@
+"""``analyze()``: the whole Holter analysis of a recording, chunked, with progress and cancel.
+
+Stages, in order (each a pure function configured by its part of :class:`AnalysisParams`):
+
+1. ``quality``   per-lead signal quality; unusable stretches become *excluded* time
+2. ``detect``    multi-lead QRS detection (chunks with overlap; chunk-size independent)
+3. ``classify``  AAMI beat classes and morphology families
+4. ``rhythm``    heart rate, pauses, ectopy, AF/AFL, brady/tachy, hourly table, events
+5. ``hrv``       time, frequency, nonlinear HRV and heart-rate turbulence
+6. ``st_qt``     ST deviation and QT/QTc trends from median beats, ST episodes
+
+:func:`analyze_beats` runs stages 4-5 on a beat annotation file (no signal).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from holterlab._version import __version__
+from holterlab.errors import CancelledError, ParameterError
+from holterlab.params.analysis import AnalysisParams
+from holterlab.recording import Recording
+from holterlab.result import HolterResult
+
+__all__ = ["analyze", "analyze_beats", "Progress", "STAGES"]
+
+#: Stage names and their share of the total work (for the overall progress fraction).
+STAGES: dict[str, float] = {
+    "quality": 0.10,
+    "detect": 0.35,
+    "classify": 0.25,
+    "rhythm": 0.04,
+    "hrv": 0.04,
+    "st_qt": 0.22,
+}
+
+ProgressArg = bool | Callable[[str, float], None] | None
+CancelArg = threading.Event | Callable[[], bool] | None
+
+
+class Progress:
+    """Turns per-stage fractions into one overall fraction, for a callback and/or tqdm.
+
+    ``callback(stage, fraction)`` receives the stage name and the overall fraction (0..1),
+    throttled to at most ~10 calls per second except at stage boundaries.
+    """
+
+    def __init__(
+        self,
+        progress: ProgressArg,
+        stages: dict[str, float] | None = None,
+        *,
+        description: str = "analysis",
+    ) -> None:
+        self.stages = dict(stages or STAGES)
+        total = sum(self.stages.values())
+        self.weights = {k: v / total for k, v in self.stages.items()}
+        self.callback = progress if callable(progress) else None
+        self.bar = None
+        if progress is True:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=100, desc=description, unit="%", leave=False)
+        self._done = 0.0
+        self._last = 0.0
+        self.stage = ""
+
+    def start(self, stage: str) -> Callable[[float], None]:
+        """Enter ``stage``; returns the function the stage calls with its own fraction."""
+        self.stage = stage
+        base = sum(self.weights[s] for s in self.stages if s in self._finished)
+        weight = self.weights.get(stage, 0.0)
+        self._report(base, force=True)
+
+        def update(fraction: float) -> None:
+            self._report(base + weight * min(max(float(fraction), 0.0), 1.0))
+
+        return update
+
+    _finished: set[str] = set()
+
+    def finish(self, stage: str) -> None:
+        self._finished = set(self._finished) | {stage}
+        self._report(sum(self.weights[s] for s in self._finished), force=True)
+
+    def _report(self, overall: float, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last < 0.1:
+            return
+        self._last = now
+        overall = min(max(overall, 0.0), 1.0)
+        if self.callback is not None:
+            self.callback(self.stage, overall)
+        if self.bar is not None:
+            self.bar.set_description(f"analysis: {self.stage}")
+            self.bar.n = round(100 * overall, 1)
+            self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _cancel_fn(cancel: CancelArg) -> Callable[[], bool]:
+    if cancel is None:
+        return lambda: False
+    if isinstance(cancel, threading.Event):
+        return cancel.is_set
+    if callable(cancel):
+        return cancel
+    raise ParameterError("cancel must be a threading.Event or a callable returning bool")
+
+
+def _check(cancelled: Callable[[], bool], stage: str) -> None:
+    if cancelled():
+        raise CancelledError(f"analysis cancelled during {stage}")
+
+
+def _recording_section(recording: Recording, analysable_s: float, noise_pct: float) -> dict:
+    return {
+        "name": recording.name,
+        "path": recording.path,
+        "format": recording.format,
+        "start_time": None if recording.start_time is None else recording.start_time.isoformat(),
+        "duration_s": round(recording.duration, 3),
+        "analysable_s": round(float(analysable_s), 3),
+        "noise_pct": round(float(noise_pct), 2),
+        "fs": recording.fs,
+        "n_samples": recording.n_samples,
+        "leads": list(recording.leads),
+    }
+
+
+def _beats_section(labels: np.ndarray, analysable_s: float) -> dict[str, Any]:
+    labels = np.asarray(labels).astype(str)
+    counts = {c: int(np.count_nonzero(labels == c)) for c in "NSVFQ"}
+    total = int(labels.size)
+    return {
+        "total": total,
+        **counts,
+        "per_hour": None if analysable_s <= 0 else round(total / (analysable_s / 3600.0), 1),
+    }
+
+
+def _assemble(
+    rhythm: Any,
+    hrv: Any,
+    stqt: Any,
+    *,
+    recording_section: dict[str, Any],
+    labels: np.ndarray,
+    beats: np.ndarray,
+    fs: float,
+    params: AnalysisParams,
+    extra_events: list | None = None,
+) -> HolterResult:
+    r = rhythm.to_dict()
+    heart_rate = dict(r["heart_rate"])
+    heart_rate["day"] = r.get("day")
+    heart_rate["night"] = r.get("night")
+    sections = stqt.to_dict() if stqt is not None else {"st": None, "qt": None}
+    events = list(rhythm.events) + list(extra_events or [])
+    if stqt is not None:
+        events += list(stqt.episodes)
+    return HolterResult(
+        recording=recording_section,
+        heart_rate=heart_rate,
+        beats=_beats_section(labels, recording_section["analysable_s"]),
+        ventricular=r["ventricular"],
+        supraventricular=r["supraventricular"],
+        af=r["af"],
+        pauses=r["pauses"],
+        hrv=None if hrv is None else hrv.to_dict(),
+        st=sections["st"],
+        qt=sections["qt"],
+        hourly=r["hourly"],
+        events=sorted(events, key=lambda e: (e.start_s, e.type)),
+        params=params.to_dict(),
+        beat_samples=np.asarray(beats, dtype=np.int64),
+        beat_labels=np.asarray(labels).astype("<U1"),
+        fs=fs,
+        holterlab_version=__version__,
+    )
+
+
+def analyze(
+    recording: Recording,
+    params: AnalysisParams | dict[str, Any] | None = None,
+    *,
+    progress: ProgressArg = None,
+    cancel: CancelArg = None,
+) -> HolterResult:
+    """Run the whole Holter analysis on a recording.
+
+    Parameters
+    ----------
+    recording
+        A :class:`~holterlab.recording.Recording` (from :func:`holterlab.read`).
+    params
+        :class:`~holterlab.params.analysis.AnalysisParams` (or its dict form; defaults if None).
+    progress
+        ``True`` for a tqdm bar, or ``callback(stage, overall_fraction)``.
+    cancel
+        A :class:`threading.Event` or a callable; when it turns true the analysis stops within
+        a chunk (well under 2 s) and raises :class:`~holterlab.errors.CancelledError`.
+
+    Returns
+    -------
+    HolterResult
+    """
+    from holterlab.beats import classify_beats_recording, detect_beats_recording
+    from holterlab.hrv import compute_hrv
+    from holterlab.quality import quality_recording
+    from holterlab.rhythm import analyze_rhythm
+    from holterlab.st_qt import st_qt_recording
+
+    if not isinstance(recording, Recording):
+        raise ParameterError("analyze() needs a holterlab Recording (use holterlab.read(path))")
+    p = AnalysisParams.coerce(params)
+    cancelled = _cancel_fn(cancel)
+    prog = Progress(progress)
+    fs = recording.fs
+    try:
+        update = prog.start("quality")
+        quality = quality_recording(
+            recording, params=p.quality, chunk_s=p.chunk_s, progress=update, cancel=cancelled
+        )
+        prog.finish("quality")
+        _check(cancelled, "quality")
+
+        update = prog.start("detect")
+        beats = detect_beats_recording(
+            recording,
+            params=p.detection,
+            quality=quality,
+            chunk_s=p.chunk_s,
+            progress=update,
+            cancel=cancelled,
+        )
+        prog.finish("detect")
+
+        update = prog.start("classify")
+        classes = classify_beats_recording(
+            recording,
+            beats,
+            params=p.classification,
+            quality=quality,
+            progress=update,
+            cancel=cancelled,
+        )
+        labels = np.asarray(classes.labels).astype("<U1")
+        prog.finish("classify")
+        _check(cancelled, "classify")
+
+        excluded = quality.excluded_intervals()
+        prog.start("rhythm")
+        rhythm = analyze_rhythm(
+            beats,
+            labels,
+            fs,
+            params=p.rhythm,
+            excluded=excluded,
+            start_time=recording.start_time,
+            duration_s=recording.duration,
+        )
+        prog.finish("rhythm")
+        _check(cancelled, "rhythm")
+
+        hrv = None
+        if p.hrv_enabled:
+            prog.start("hrv")
+            hrv = compute_hrv(
+                beats, labels, fs, params=p.hrv, excluded=excluded, start_time=recording.start_time
+            )
+            prog.finish("hrv")
+            _check(cancelled, "hrv")
+
+        stqt = None
+        if p.st_qt.enabled:
+            update = prog.start("st_qt")
+            stqt = st_qt_recording(
+                recording,
+                beats,
+                labels,
+                params=p.st_qt,
+                chunk_s=p.chunk_s,
+                progress=update,
+                cancel=cancelled,
+            )
+            prog.finish("st_qt")
+
+        result = _assemble(
+            rhythm,
+            hrv,
+            stqt,
+            recording_section=_recording_section(
+                recording, quality.analysable_s, quality.noise_pct
+            ),
+            labels=labels,
+            beats=beats,
+            fs=fs,
+            params=p,
+            extra_events=quality.noise_events(),
+        )
+        result.families = classes  # type: ignore[attr-defined]
+        return result
+    finally:
+        prog.close()
+
+
+def analyze_beats(
+    annotations: Any,
+    params: AnalysisParams | dict[str, Any] | None = None,
+    *,
+    duration_s: float | None = None,
+    start_time: Any = None,
+    name: str = "recording",
+    n_signals: int = 2,
+) -> HolterResult:
+    """Rhythm and HRV analysis from beat annotations alone (no signal).
+
+    Parameters
+    ----------
+    annotations
+        :class:`~holterlab.annotations.Annotations` with MIT-BIH beat symbols (non-beat
+        annotations are ignored; ``~``/``|`` noise marks are not used).
+    params
+        Analysis parameters (only the rhythm and HRV parts are used).
+    duration_s
+        Recording duration (default: last beat + 1 s).
+    start_time
+        Clock time of the first sample, for clock hours and day/night values.
+    name
+        Record name (written into the result).
+    n_signals
+        Signals of the annotated record, to read noise annotations (``~``): time where all
+        signals are noisy is excluded, and RR intervals around ``|`` artefacts are ignored.
+    """
+    from holterlab.annotations import aami_class
+    from holterlab.hrv import compute_hrv
+    from holterlab.rhythm import analyze_rhythm
+
+    p = AnalysisParams.coerce(params)
+    beats_ann = annotations.beats()
+    if len(beats_ann) < 2:
+        raise ParameterError("the annotation file holds fewer than two beats: nothing to analyse")
+    fs = annotations.fs
+    beats = beats_ann.sample
+    labels = aami_class(beats_ann.symbol.astype(str))
+    if duration_s is None:
+        duration_s = float(beats[-1] / fs + 1.0)
+    excluded = annotations.noise_intervals(n_signals=n_signals)
+    rhythm = analyze_rhythm(
+        beats,
+        labels,
+        fs,
+        params=p.rhythm,
+        excluded=excluded,
+        start_time=start_time,
+        duration_s=duration_s,
+    )
+    hrv = None
+    if p.hrv_enabled:
+        hrv = compute_hrv(beats, labels, fs, params=p.hrv, excluded=excluded, start_time=start_time)
+    section = {
+        "name": name,
+        "path": None,
+        "format": "annotations",
+        "start_time": None if start_time is None else start_time.isoformat(),
+        "duration_s": round(float(duration_s), 3),
+        "analysable_s": round(float(rhythm.analysable_s), 3),
+        "noise_pct": round(100.0 * (1.0 - rhythm.analysable_s / duration_s), 2)
+        if duration_s > 0
+        else 0.0,
+        "fs": fs,
+        "n_samples": int(round(duration_s * fs)),
+        "leads": [],
+    }
+    return _assemble(
+        rhythm, hrv, None, recording_section=section, labels=labels, beats=beats, fs=fs, params=p
+    )
