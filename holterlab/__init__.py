@@ -31,6 +31,7 @@ __all__ = [
     "analyze_beats",
     "AnalysisParams",
     "HolterResult",
+    "compare",
 ]
 
 _LAZY = {
@@ -47,6 +48,7 @@ _LAZY = {
     "analyze_beats": ("holterlab.pipeline", "analyze_beats"),
     "AnalysisParams": ("holterlab.params.analysis", "AnalysisParams"),
     "HolterResult": ("holterlab.result", "HolterResult"),
+    "compare": ("holterlab.compare", "compare"),
 }
 
 

@@ -24,6 +24,8 @@ SUBCOMMANDS = [
     "convert",
     "synth",
     "analyze",
+    "report",
+    "batch",
     "evaluate",
     "serve",
     "keys",
