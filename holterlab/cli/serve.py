@@ -1,0 +1,74 @@
+"""``holterlab serve``: run the Holter analysis API server (needs the ``server`` extra)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="run the Holter analysis API server",
+        description=(
+            "Serve the Holter analysis API under /api/v1/advanced/ecg/holter with an embedded "
+            "task store (SQLite), uploads in the data folder and analysis in worker "
+            "processes. Create API keys with 'holterlab keys create'. The OpenAPI description "
+            "is at /openapi.json, interactive docs at /docs."
+        ),
+    )
+    p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=None, help="port (default 8000)")
+    p.add_argument("--data-dir", required=True, help="folder for the database, uploads, results")
+    p.add_argument("--workers", type=int, default=None, help="analysis worker processes (2)")
+    p.add_argument(
+        "--allow-loopback-callbacks",
+        action="store_true",
+        default=None,
+        help="permit webhooks to loopback addresses (refused by default)",
+    )
+    p.add_argument("--public-url", default=None, help="base URL clients reach the server at")
+    p.add_argument("--config", default=None, help="JSON file with further server settings")
+    p.add_argument("--access-log", action="store_true", help="log every request")
+    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.set_defaults(func=run)
+
+
+def build_config(args: argparse.Namespace):  # noqa: ANN201 - ServerConfig (lazy import)
+    from holterlab.server.config import ServerConfig
+
+    overrides = {
+        "data_dir": args.data_dir,
+        "host": args.host,
+        "port": args.port,
+        "workers": args.workers,
+        "allow_loopback_callbacks": args.allow_loopback_callbacks,
+        "public_url": args.public_url,
+    }
+    if args.config:
+        return ServerConfig.from_file(args.config, **overrides)
+    return ServerConfig.from_dict({k: v for k, v in overrides.items() if v is not None})
+
+
+def run(args: argparse.Namespace) -> int:
+    from holterlab.errors import HolterlabError
+
+    try:
+        import uvicorn
+    except ImportError:
+        raise HolterlabError(
+            "the server needs FastAPI and uvicorn: pip install 'holterlab[server]'"
+        ) from None
+    from holterlab.server.app import create_app
+
+    config = build_config(args)
+    config.ensure_dirs()
+    app = create_app(config)
+    uvicorn.run(
+        app,
+        host=config.host,
+        port=config.port,
+        log_level=args.log_level,
+        access_log=args.access_log,
+        timeout_graceful_shutdown=10,
+    )
+    return 0

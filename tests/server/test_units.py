@@ -1,0 +1,177 @@
+"""Unit tests of the server's pieces: signing, keys, rate limits, callback checks, store."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+
+import pytest
+
+from holterlab.errors import ParameterError
+from holterlab.server.config import ServerConfig
+from holterlab.server.errors import ApiError
+from holterlab.server.keys import authenticate, create_key, hash_key, revoke_key
+from holterlab.server.ratelimit import RateLimiter
+from holterlab.server.signing import load_or_create_secret, sign_upload, verify_upload_signature
+from holterlab.server.storage import receive_upload
+from holterlab.server.store import Store
+from holterlab.server.webhooks import CallbackError, check_callback_url, sign_payload
+
+
+def test_upload_signature(tmp_path):
+    secret = load_or_create_secret(tmp_path)
+    assert load_or_create_secret(tmp_path) == secret  # kept across restarts
+    assert (tmp_path / "server.secret").stat().st_mode & 0o777 == 0o600
+    sig = sign_upload(secret, "holter_task_1", 1000)
+    assert verify_upload_signature(secret, "holter_task_1", "1000", sig)
+    assert not verify_upload_signature(secret, "holter_task_2", "1000", sig)
+    assert not verify_upload_signature(secret, "holter_task_1", "1001", sig)
+    assert not verify_upload_signature(secret, "holter_task_1", "x", sig)
+    assert not verify_upload_signature(b"other" * 8, "holter_task_1", "1000", sig)
+    assert not verify_upload_signature(secret, "holter_task_1", "1000", "é" + sig[1:])
+
+
+def test_keys_are_hashed_and_revocable(tmp_path):
+    store = Store(tmp_path / "db.sqlite")
+    key = create_key(store, "lab", rate_limit=5)
+    assert key["api_key"].startswith("hlk_") and key["webhook_secret"].startswith("whsec_")
+    row = authenticate(store, key["api_key"])
+    assert row["id"] == key["key_id"] and row["rate_limit"] == 5
+    assert row["key_hash"] == hashlib.sha256(key["api_key"].encode()).hexdigest()
+    assert hash_key(key["api_key"]) != key["api_key"]
+    assert authenticate(store, key["api_key"] + "x") is None
+    assert authenticate(store, "") is None
+    other = create_key(store, "other")
+    assert other["webhook_secret"] != key["webhook_secret"]
+    assert revoke_key(store, key["key_id"]) and not revoke_key(store, key["key_id"])
+    assert authenticate(store, key["api_key"]) is None
+    with pytest.raises(ParameterError):
+        create_key(store, "  ")
+    assert store.journal_mode() == "wal"
+
+
+def test_rate_limiter():
+    limiter = RateLimiter(rate=10, burst=3)
+    assert [limiter.check("k") for _ in range(3)] == [None, None, None]
+    wait = limiter.check("k")
+    assert wait is not None and 0 < wait <= 0.1
+    assert limiter.check("other") is None  # buckets are per key
+    time.sleep(0.12)
+    assert limiter.check("k") is None
+    assert RateLimiter(0, 1).check("k") is None  # disabled
+    per_key = RateLimiter(1000, 1000)
+    assert per_key.check("slow", rate=1.0) is None
+    assert per_key.check("slow", rate=1.0) is None
+    assert per_key.check("slow", rate=1.0) is not None
+
+
+@pytest.mark.parametrize(
+    ("url", "loopback", "ok"),
+    [
+        ("https://93.184.216.34/hook", False, True),
+        ("http://127.0.0.1:9/x", False, False),
+        ("http://127.0.0.1:9/x", True, True),
+        ("http://[::1]/x", False, False),
+        ("http://[::ffff:127.0.0.1]/x", False, False),
+        ("http://10.0.0.1/x", True, False),
+        ("http://192.168.1.5/x", False, False),
+        ("http://169.254.169.254/latest/meta-data", True, False),
+        ("http://0.0.0.0/x", True, False),
+        ("http://localhost/x", False, False),
+        ("ftp://93.184.216.34/x", True, False),
+        ("/relative", True, False),
+        ("http://93.184.216.34:99999/x", True, False),
+    ],
+)
+def test_callback_url_checks(url, loopback, ok):
+    cfg = ServerConfig(allow_loopback_callbacks=loopback)
+    if ok:
+        check_callback_url(url, cfg)
+    else:
+        with pytest.raises(CallbackError):
+            check_callback_url(url, cfg)
+
+
+def test_callback_allow_list():
+    cfg = ServerConfig(callback_hosts=["*.example.org"], allow_private_callbacks=True)
+    check_callback_url("https://hooks.example.org/x", cfg, resolve=False)
+    with pytest.raises(CallbackError, match="allow-list"):
+        check_callback_url("https://evil.example.com/x", cfg, resolve=False)
+    check_callback_url("http://10.0.0.1/x", cfg.__class__(allow_private_callbacks=True))
+
+
+def test_webhook_signature_matches_the_client_check():
+    from holterlab.client.webhooks import sign_webhook
+
+    body = b'{"event":"task.completed"}'
+    assert sign_payload("whsec_x", "1700000000", body) == sign_webhook(body, 1700000000, "whsec_x")
+
+
+def test_config_validation(tmp_path):
+    with pytest.raises(ParameterError):
+        ServerConfig(workers=0)
+    with pytest.raises(ParameterError):
+        ServerConfig(analysis_runner="no_colon")
+    with pytest.raises(ParameterError, match="unknown server setting"):
+        ServerConfig.from_dict({"wokers": 2})
+    p = tmp_path / "c.json"
+    p.write_text('{"workers": 3, "max_queue": 7}')
+    cfg = ServerConfig.from_file(p, data_dir=str(tmp_path), workers=None)
+    assert cfg.workers == 3 and cfg.max_queue == 7 and cfg.data_dir == tmp_path
+
+
+def _chunks(blocks):
+    async def gen():
+        for b in blocks:
+            yield b
+
+    return gen()
+
+
+def test_receive_upload_checks_and_cleans_up(tmp_path):
+    data = b"x" * 3_000_000
+    md5 = hashlib.md5(data).hexdigest()
+    dest = tmp_path / "t" / "recording.aiecg"
+    blocks = [data[i : i + 65536] for i in range(0, len(data), 65536)]
+    size, digest = asyncio.run(
+        receive_upload(_chunks(blocks), dest, declared_size=len(data), max_size=10**7, checksum=md5)
+    )
+    assert size == len(data) and digest == md5 and dest.read_bytes() == data
+    for declared, max_size, checksum, code in [
+        (len(data) - 1, 10**7, None, "FILE_TOO_LARGE"),
+        (len(data), 1_000_000, None, "FILE_TOO_LARGE"),
+        (len(data) + 1, 10**7, None, "SIZE_MISMATCH"),
+        (len(data), 10**7, "0" * 32, "CHECKSUM_MISMATCH"),
+    ]:
+        out = tmp_path / "u" / "recording.aiecg"
+        with pytest.raises(ApiError) as exc:
+            asyncio.run(
+                receive_upload(
+                    _chunks(blocks),
+                    out,
+                    declared_size=declared,
+                    max_size=max_size,
+                    checksum=checksum,
+                )
+            )
+        assert exc.value.code == code
+        assert list((tmp_path / "u").iterdir()) == []  # the partial file is gone
+
+
+def test_store_conditional_updates(tmp_path):
+    store = Store(tmp_path / "db.sqlite")
+    store.create_task(
+        id="holter_task_" + "0" * 24,
+        key_id="k",
+        status="queued",
+        filename="a",
+        file_format="aiecg",
+        file_size=1,
+        upload_expires=0.0,
+    )
+    tid = "holter_task_" + "0" * 24
+    assert store.update_task(tid, where_status=("queued",), status="processing")
+    assert not store.update_task(tid, where_status=("queued",), status="processing")
+    assert store.get_task(tid, "other") is None
+    assert store.tasks_with_status("processing")[0]["id"] == tid
