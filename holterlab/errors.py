@@ -22,6 +22,7 @@ __all__ = [
     "AnnotationError",
     "ParameterError",
     "CancelledError",
+    "ReportError",
 ]
 
 
@@ -79,3 +80,7 @@ class ParameterError(HolterlabError, ValueError):
 
 class CancelledError(HolterlabError):
     """Long work was cancelled on request; no partial output was left behind."""
+
+
+class ReportError(HolterlabError):
+    """A report could not be rendered (a template cell failed, or the PDF could not be made)."""

@@ -1,0 +1,373 @@
+"""Batch analysis and reports: every recording of a folder, through papermill.
+
+:func:`run_batch` runs :func:`run_one` for every recording found by
+:func:`find_recordings` (in turn, or in a local process pool), with a tqdm bar, and writes a
+summary table (``summary.csv`` and ``summary.parquet``, one row per recording with the
+headline numbers of :meth:`HolterResult.headline`). A recording that fails is listed with its
+reason and does not stop the others. A recording is *finished* when its result JSON and its
+PDF both exist (each is written atomically); a rerun skips finished recordings, and renders
+only the PDF when the result JSON is already there.
+
+:func:`run_one` is a pure top-level function of plain arguments returning a plain dict, so it
+can be shipped to other executors (Dask) as is.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from holterlab._atomic import atomic_path
+from holterlab.errors import HolterlabError, ParameterError
+
+__all__ = [
+    "RECORDING_EXTENSIONS",
+    "find_recordings",
+    "output_paths",
+    "is_finished",
+    "run_one",
+    "run_batch",
+    "BatchSummary",
+    "SUMMARY_COLUMNS",
+]
+
+#: File endings treated as recordings in a folder (a WFDB record is found by its ``.hea``).
+RECORDING_EXTENSIONS = (".edf", ".bdf", ".hea", ".zip", ".csv", ".tsv", ".aiecg", ".ecg")
+
+#: Bookkeeping columns of the summary table (the headline numbers follow).
+SUMMARY_COLUMNS = ("recording", "status", "reason", "seconds", "result_json", "pdf")
+
+_HEADLINE_KEYS = (
+    "name",
+    "duration_s",
+    "analysable_s",
+    "noise_pct",
+    "beats_total",
+    "hr_min_bpm",
+    "hr_mean_bpm",
+    "hr_max_bpm",
+    "v_total",
+    "v_burden_pct",
+    "s_total",
+    "s_burden_pct",
+    "af_burden_pct",
+    "af_episodes",
+    "pauses",
+    "longest_pause_s",
+    "sdnn_ms",
+    "rmssd_ms",
+    "mean_qtc_ms",
+)
+
+
+def find_recordings(folder: str | os.PathLike[str], *, recursive: bool = False) -> list[Path]:
+    """The recordings in ``folder`` (by :data:`RECORDING_EXTENSIONS`), sorted by path."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise ParameterError(f"{root} is not a folder")
+    files = root.rglob("*") if recursive else root.iterdir()
+    found = [
+        p
+        for p in files
+        if p.is_file()
+        and not p.name.startswith(".")
+        and p.suffix.lower() in RECORDING_EXTENSIONS
+        and not p.name.lower().endswith(".result.json")
+    ]
+    return sorted(found)
+
+
+def output_paths(
+    path: str | os.PathLike[str], outdir: str | os.PathLike[str], name: str | None = None
+) -> tuple[Path, Path]:
+    """The result JSON and PDF of a recording: ``OUTDIR/NAME.result.json``, ``OUTDIR/NAME.pdf``."""
+    stem = name or Path(path).stem
+    out = Path(outdir)
+    return out / f"{stem}.result.json", out / f"{stem}.pdf"
+
+
+def _names(paths: list[Path], root: Path) -> dict[Path, str]:
+    """Output names: the file stem, with the subfolder and extension when needed to be unique."""
+    names: dict[Path, str] = {}
+    stems: dict[str, int] = {}
+    for p in paths:
+        rel = p.relative_to(root) if p.is_relative_to(root) else Path(p.name)
+        stem = "__".join([*rel.parent.parts, p.stem])
+        stems[stem] = stems.get(stem, 0) + 1
+        names[p] = stem
+    for p, stem in list(names.items()):
+        if stems[stem] > 1:
+            names[p] = f"{stem}_{p.suffix.lstrip('.').lower()}"
+    return names
+
+
+def is_finished(
+    path: str | os.PathLike[str], outdir: str | os.PathLike[str], name: str | None = None
+) -> bool:
+    """True when the recording's result JSON and PDF both exist."""
+    result_json, pdf = output_paths(path, outdir, name)
+    return result_json.is_file() and pdf.is_file()
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    if isinstance(exc, HolterlabError):
+        return text
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _headline(result_json: Path) -> dict[str, Any]:
+    from holterlab.result import HolterResult
+
+    return HolterResult.from_json(result_json).headline()
+
+
+def run_one(
+    path: str | os.PathLike[str],
+    outdir: str | os.PathLike[str],
+    params: dict[str, Any] | None = None,
+    *,
+    name: str | None = None,
+    beats: str = "detect",
+    paper: str = "A4",
+    patient: dict[str, Any] | None = None,
+    template: str | None = None,
+    timeout_s: float | None = None,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Analyse one recording and render its report, through papermill; never raises for a
+    failure of this recording (it is returned as ``status="failed"`` with its ``reason``).
+
+    Parameters
+    ----------
+    path
+        The recording.
+    outdir
+        Output folder: ``NAME.result.json`` (with the beat list) and ``NAME.pdf``.
+    params
+        Analysis parameters (dict form of :class:`AnalysisParams`).
+    name
+        Output name (default: the file stem).
+    beats, paper, patient, template, timeout_s
+        As for :func:`holterlab.report.render_report`.
+    force
+        Redo finished recordings.
+
+    Returns
+    -------
+    dict
+        ``recording``, ``status`` (``ok``, ``skipped``, ``failed``), ``reason``, ``seconds``,
+        ``result_json``, ``pdf`` and the headline numbers (when a result exists).
+    """
+    from holterlab.report.render import render_report
+
+    t0 = time.perf_counter()
+    path = Path(path)
+    result_json, pdf = output_paths(path, outdir, name)
+    row: dict[str, Any] = {
+        "recording": str(path),
+        "status": "ok",
+        "reason": None,
+        "seconds": 0.0,
+        "result_json": str(result_json),
+        "pdf": str(pdf),
+    }
+    try:
+        if not force and result_json.is_file() and pdf.is_file():
+            row["status"] = "skipped"
+        elif not force and result_json.is_file():
+            # analysed before, the PDF failed or was interrupted: print it from the result
+            render_report(
+                result_json,
+                pdf,
+                recording_path=path,
+                paper=paper,
+                patient=patient,
+                template=template,
+                timeout_s=timeout_s,
+            )
+        else:
+            from holterlab.io import read
+
+            read(path).close()  # a broken file fails here, before a kernel is started
+            render_report(
+                path,
+                pdf,
+                params=params,
+                beats=beats,
+                paper=paper,
+                patient=patient,
+                result_out=result_json,
+                template=template,
+                timeout_s=timeout_s,
+            )
+        row.update(_headline(result_json))
+    except Exception as exc:  # noqa: BLE001 - one broken recording must not stop the batch
+        row["status"] = "failed"
+        row["reason"] = _one_line(exc)
+        if result_json.is_file():
+            try:
+                row.update(_headline(result_json))
+            except Exception:  # noqa: BLE001
+                pass
+    row["seconds"] = round(time.perf_counter() - t0, 2)
+    return row
+
+
+@dataclass
+class BatchSummary:
+    """What :func:`run_batch` did: one row per recording, and the summary files written."""
+
+    rows: list[dict[str, Any]]
+    csv_path: Path
+    parquet_path: Path
+    seconds: float = 0.0
+    counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [r for r in self.rows if r["status"] == "failed"]
+
+    def frame(self):  # -> pandas.DataFrame
+        """The summary as a pandas DataFrame."""
+        return _frame(self.rows)
+
+
+def _frame(rows: list[dict[str, Any]]):
+    import pandas as pd
+
+    cols = list(SUMMARY_COLUMNS) + list(_HEADLINE_KEYS)
+    extra = [k for r in rows for k in r if k not in cols]
+    cols += list(dict.fromkeys(extra))
+    df = pd.DataFrame(rows, columns=cols)
+    for c in df.columns:
+        if df[c].dtype == object and c not in (
+            "recording",
+            "status",
+            "reason",
+            "result_json",
+            "pdf",
+            "name",
+        ):
+            df[c] = pd.to_numeric(df[c], errors="coerce")
+    for c in ("reason", "name"):
+        df[c] = df[c].astype("string")
+    return df
+
+
+def _write_summary(rows: list[dict[str, Any]], outdir: Path) -> tuple[Path, Path]:
+    df = _frame(rows)
+    csv_path, parquet_path = outdir / "summary.csv", outdir / "summary.parquet"
+    with atomic_path(csv_path) as tmp:
+        df.to_csv(tmp, index=False)
+    with atomic_path(parquet_path) as tmp:
+        df.to_parquet(tmp, index=False)
+    return csv_path, parquet_path
+
+
+def run_batch(
+    folder: str | os.PathLike[str],
+    outdir: str | os.PathLike[str],
+    *,
+    jobs: int = 1,
+    params: dict[str, Any] | None = None,
+    beats: str = "detect",
+    paper: str = "A4",
+    recursive: bool = False,
+    force: bool = False,
+    progress: bool = True,
+    template: str | None = None,
+    timeout_s: float | None = None,
+) -> BatchSummary:
+    """Analyse and report every recording of ``folder`` into ``outdir``.
+
+    Parameters
+    ----------
+    jobs
+        Recordings processed at once (a local process pool when above 1).
+    params, beats, paper, template, timeout_s
+        As for :func:`run_one`.
+    recursive
+        Also look in subfolders (output names then carry the subfolder).
+    force
+        Redo recordings that are already finished.
+    progress
+        Show a tqdm bar on stderr.
+
+    Returns
+    -------
+    BatchSummary
+        The rows (in path order) and the paths of ``summary.csv`` / ``summary.parquet``.
+    """
+    from tqdm.auto import tqdm
+
+    from holterlab.report.context import BEAT_SOURCES, paper_name
+
+    if int(jobs) < 1:
+        raise ParameterError(f"jobs must be at least 1, got {jobs}")
+    if beats not in BEAT_SOURCES:
+        raise ParameterError(f"beats must be one of {', '.join(BEAT_SOURCES)}, got {beats!r}")
+    paper = paper_name(paper)
+    params = json.loads(json.dumps(params)) if params else None
+    root = Path(folder)
+    paths = find_recordings(root, recursive=recursive)
+    if not paths:
+        raise ParameterError(
+            f"no recordings in {root} (looked for {', '.join(RECORDING_EXTENSIONS)})"
+        )
+    out = Path(outdir)
+    out.mkdir(parents=True, exist_ok=True)
+    out_abs = out.resolve()
+    paths = [p for p in paths if not p.resolve().is_relative_to(out_abs)]  # our own outputs
+    if not paths:
+        raise ParameterError(f"no recordings in {root} outside the output folder {out}")
+    names = _names(paths, root)
+    kwargs = dict(beats=beats, paper=paper, template=template, timeout_s=timeout_s, force=force)
+    t0 = time.perf_counter()
+    rows: dict[Path, dict[str, Any]] = {}
+    with tqdm(total=len(paths), desc="batch", unit="recording", disable=not progress) as bar:
+
+        def done(p: Path, row: dict[str, Any]) -> None:
+            rows[p] = row
+            bar.set_postfix_str(f"{Path(p).name}: {row['status']}")
+            bar.update(1)
+
+        if int(jobs) == 1:
+            for p in paths:
+                done(p, run_one(p, out, params, name=names[p], **kwargs))
+        else:
+            import multiprocessing
+
+            ctx = multiprocessing.get_context("spawn")
+            with concurrent.futures.ProcessPoolExecutor(
+                max_workers=int(jobs), mp_context=ctx
+            ) as pool:
+                futures = {
+                    pool.submit(run_one, p, out, params, name=names[p], **kwargs): p for p in paths
+                }
+                for fut in concurrent.futures.as_completed(futures):
+                    p = futures[fut]
+                    try:
+                        row = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - a worker process died
+                        result_json, pdf = output_paths(p, out, names[p])
+                        row = {
+                            "recording": str(p),
+                            "status": "failed",
+                            "reason": f"worker process failed: {_one_line(exc)}",
+                            "seconds": None,
+                            "result_json": str(result_json),
+                            "pdf": str(pdf),
+                        }
+                    done(p, row)
+    ordered = [rows[p] for p in paths]
+    csv_path, parquet_path = _write_summary(ordered, out)
+    counts: dict[str, int] = {}
+    for r in ordered:
+        counts[r["status"]] = counts.get(r["status"], 0) + 1
+    return BatchSummary(ordered, csv_path, parquet_path, round(time.perf_counter() - t0, 2), counts)
