@@ -31,10 +31,16 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[all,dev]'
 	@touch $(STAMP)
 
+# The main job on the embedded default: a 24-hour synthetic Holter recording with ground truth,
+# analysed end to end, its PDF report, and the beat-by-beat accuracy against the truth.
 demo: setup
 	@mkdir -p $(DEMO_DIR)
 	$(VENV)/bin/holterlab synth $(DEMO_DIR)/demo.aiecg --hours 24 --leads 2 --fs 250 --seed 1
 	$(VENV)/bin/holterlab info $(DEMO_DIR)/demo.aiecg
+	$(VENV)/bin/holterlab analyze $(DEMO_DIR)/demo.aiecg --out $(DEMO_DIR) --include-beats
+	$(VENV)/bin/holterlab report $(DEMO_DIR)/demo.result.json --recording $(DEMO_DIR)/demo.aiecg --out $(DEMO_DIR)/demo.pdf
+	$(VENV)/bin/holterlab evaluate $(DEMO_DIR)/demo.atr $(DEMO_DIR)/demo.hlab --learning-s 0
+	@echo "demo outputs: $(DEMO_DIR)/demo.result.json $(DEMO_DIR)/demo.hlab $(DEMO_DIR)/demo.pdf"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check holterlab tests benchmarks widgets scripts
