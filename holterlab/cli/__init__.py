@@ -31,6 +31,8 @@ SUBCOMMANDS = [
     "keys",
     "remote",
     "compare",
+    "study",
+    "dashboard",
 ]
 
 

@@ -1,0 +1,197 @@
+"""map_tasks on a real Dask cluster: scheduler and two workers as separate processes.
+
+The cluster (tests/distributed/conftest.py) is started once for this package and always torn
+down; a test that kills a worker leaves the replacement to the ``two_workers`` fixture.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from holterlab.distributed import (
+    Task,
+    analyze_annotation_path,
+    connect,
+    map_tasks,
+    outcome,
+    submit,
+)
+from holterlab.distributed.executor import SchedulerError
+from tests.conftest import MITDB, NSRDB
+from tests.distributed import tasks
+
+pytest.importorskip("distributed")
+
+MIT = [str(MITDB / f"{r}.atr") for r in (201, 203, 101, 205)]
+
+
+def _by_index(outcomes):
+    return {o.index: o for o in outcomes}
+
+
+@pytest.fixture(scope="module")
+def local_results():
+    return {p: analyze_annotation_path(p) for p in MIT}
+
+
+def test_distributed_results_equal_local_results(two_workers, local_results):
+    outs = _by_index(map_tasks(analyze_annotation_path, MIT, scheduler=two_workers.address))
+    assert sorted(outs) == list(range(len(MIT)))
+    for i, path in enumerate(MIT):
+        assert outs[i].ok, outs[i].error
+        assert outs[i].value == local_results[path]
+    # both workers took part, and the scheduler file works as an address too
+    assert len({o.worker for o in outs.values()}) == 2
+    again = _by_index(
+        map_tasks(analyze_annotation_path, MIT[:2], scheduler=str(two_workers.scheduler_file))
+    )
+    assert again[0].value == local_results[MIT[0]]
+
+
+def test_failing_item_is_reported_and_the_others_complete(two_workers):
+    items = [Task(3), Task(-1), Task(4)]
+    outs = _by_index(map_tasks(_call_checked, items, scheduler=two_workers.address))
+    assert outs[0].value == 9 and outs[2].value == 16
+    assert outs[1].status == "failed"
+    assert outs[1].error == "x must not be negative, got -1"
+    assert outs[1].error_type == "ParameterError"
+    missing = list(
+        map_tasks(analyze_annotation_path, ["/nowhere/1.atr"], scheduler=two_workers.address)
+    )
+    assert missing[0].status == "failed" and "no such annotation file" in missing[0].error
+    # an unexpected exception is retried on the cluster, then reported with its type
+    bug = list(map_tasks(tasks.broken_always, [5], scheduler=two_workers.address, retries=1))
+    assert bug[0].status == "failed" and bug[0].error == "RuntimeError: bug for 5"
+
+
+def _call_checked(x):
+    return tasks.checked(x)
+
+
+def test_killed_worker_task_is_rescheduled_and_the_batch_completes(two_workers):
+    from distributed import Client
+
+    items = [str(NSRDB / "16272.atr"), str(NSRDB / "17453.atr"), *MIT[:2]]
+    results: dict[int, object] = {}
+    errors: list[BaseException] = []
+
+    def consume():
+        try:
+            for o in map_tasks(analyze_annotation_path, items, scheduler=two_workers.address):
+                results[o.index] = o
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the test thread
+            errors.append(exc)
+
+    runner = threading.Thread(target=consume)
+    runner.start()
+    killed = None
+    with Client(two_workers.address, set_as_default=False) as client:
+        deadline = time.monotonic() + 60
+        while killed is None and time.monotonic() < deadline:
+            busy = [w for w, keys in client.processing().items() if keys]
+            if len(busy) == 2 and len(results) == 0:
+                pids = client.run(lambda: __import__("os").getpid(), workers=[busy[0]])
+                pid = pids[busy[0]]
+                index = next(i for i, p in enumerate(two_workers.alive_workers()) if p.pid == pid)
+                killed = two_workers.kill_worker(index)
+            time.sleep(0.05)
+    runner.join(timeout=120)
+    assert not runner.is_alive()
+    assert not errors, errors
+    assert killed is not None, "the batch finished before a worker could be killed"
+    assert sorted(results) == [0, 1, 2, 3]
+    assert all(o.ok for o in results.values()), [o.error for o in results.values()]
+    expected = analyze_annotation_path(items[0])
+    assert results[0].value == expected
+
+
+def test_cancel_stops_pending_work(two_workers):
+    stop = threading.Event()
+    items = [Task(i, 1.5) for i in range(8)]
+    outs = list(
+        map_tasks(
+            tasks.slow_square,
+            items,
+            scheduler=two_workers.address,
+            cancel=stop,
+            progress=lambda o, done, total: stop.set(),
+        )
+    )
+    assert sorted(o.index for o in outs) == list(range(8))
+    statuses = [o.status for o in outs]
+    assert statuses[0] == "ok"
+    assert statuses.count("cancelled") >= 5
+    assert set(statuses) <= {"ok", "cancelled"}
+
+
+def test_urls_are_read_on_the_workers(two_workers, local_results):
+    from distributed import Client
+
+    path = MIT[0]
+    outs = list(
+        map_tasks(analyze_annotation_path, [f"file://{path}"], scheduler=two_workers.address)
+    )
+    assert outs[0].ok
+    value = dict(outs[0].value, recording=dict(outs[0].value["recording"], path=path))
+    assert value == local_results[path]
+    # memory:// exists only inside each worker process: put the files there first
+    files = {f"/hl-dask/201.{e}": (MITDB / f"201.{e}").read_bytes() for e in ("atr", "hea")}
+    with Client(two_workers.address, set_as_default=False) as client:
+        assert set(client.run(tasks.put_memory_files, files).values()) == {2}
+    outs = list(
+        map_tasks(
+            analyze_annotation_path, ["memory://hl-dask/201.atr"] * 2, scheduler=two_workers.address
+        )
+    )
+    for o in outs:
+        assert o.ok, o.error
+        value = dict(o.value, recording=dict(o.value["recording"], path=path))
+        assert value == local_results[path]
+
+
+def test_submit_and_outcome_for_servers(two_workers, local_results):
+    client = connect(two_workers.address)
+    try:
+        good = submit(client, analyze_annotation_path, MIT[1])
+        bad = submit(client, analyze_annotation_path, "/nowhere/2.atr")
+        good.result(timeout=60)
+        bad.result(timeout=60)
+        out = outcome(good)
+        assert out.ok and out.value == local_results[MIT[1]]
+        assert outcome(bad).status == "failed"
+        slow = submit(client, tasks.slow_square, 3, 2.0)
+        slow.cancel()
+        assert outcome(slow).status == "cancelled"
+    finally:
+        client.close()
+
+
+def test_unreachable_scheduler_is_a_clear_error():
+    with pytest.raises(SchedulerError, match="cannot reach the Dask scheduler"):
+        list(map_tasks(tasks.square, [1], scheduler="tcp://127.0.0.1:9", connect_timeout_s=1))
+    with pytest.raises(SchedulerError, match="not a Dask scheduler address"):
+        list(map_tasks(tasks.square, [1], scheduler="http://x y"))
+
+
+def test_study_on_dask_equals_the_local_study(two_workers, tmp_path):
+    from holterlab.study import run_study, study_from_dict
+
+    data = {
+        "mode": "beats",
+        "recordings": [MIT[0], MIT[1]],
+        "grid": {"rhythm.pause.pause_s": [2.0, 3.0]},
+        "report": False,
+    }
+    local = run_study(study_from_dict(data, base_dir=tmp_path / "local"), progress=False)
+    remote = run_study(
+        study_from_dict({**data, "scheduler": two_workers.address}, base_dir=tmp_path / "dask"),
+        progress=False,
+    )
+    assert remote.counts == {"ran": 4, "cached": 0, "failed": 0, "cancelled": 0}
+    cols = [c for c in local.table.columns if c not in ("runtime_s", "result_json")]
+    import pandas as pd
+
+    pd.testing.assert_frame_equal(local.table[cols], remote.table[cols])
