@@ -14,7 +14,6 @@ can be shipped to other executors (Dask) as is.
 
 from __future__ import annotations
 
-import concurrent.futures
 import json
 import os
 import time
@@ -283,6 +282,7 @@ def run_batch(
     progress: bool = True,
     template: str | None = None,
     timeout_s: float | None = None,
+    scheduler: str | None = None,
 ) -> BatchSummary:
     """Analyse and report every recording of ``folder`` into ``outdir``.
 
@@ -298,6 +298,10 @@ def run_batch(
         Redo recordings that are already finished.
     progress
         Show a tqdm bar on stderr.
+    scheduler
+        A Dask scheduler address (``tcp://HOST:PORT``): each recording is analysed and
+        reported on the cluster's workers (which must reach the recordings and ``outdir``);
+        a worker that dies has its recording rescheduled. None: this machine.
 
     Returns
     -------
@@ -337,34 +341,24 @@ def run_batch(
             bar.set_postfix_str(f"{Path(p).name}: {row['status']}")
             bar.update(1)
 
-        if int(jobs) == 1:
-            for p in paths:
-                done(p, run_one(p, out, params, name=names[p], **kwargs))
-        else:
-            import multiprocessing
+        from holterlab.distributed import Task, map_tasks
 
-            ctx = multiprocessing.get_context("spawn")
-            with concurrent.futures.ProcessPoolExecutor(
-                max_workers=int(jobs), mp_context=ctx
-            ) as pool:
-                futures = {
-                    pool.submit(run_one, p, out, params, name=names[p], **kwargs): p for p in paths
+        items = [Task(p, out, params, name=names[p], **kwargs) for p in paths]
+        for o in map_tasks(run_one, items, scheduler=scheduler, jobs=int(jobs), retries=0):
+            p = paths[o.index]
+            if o.ok:
+                row = o.value
+            else:  # the worker (process or Dask worker) died, or the task was lost
+                result_json, pdf = output_paths(p, out, names[p])
+                row = {
+                    "recording": str(p),
+                    "status": "failed",
+                    "reason": f"worker failed: {o.error}",
+                    "seconds": o.seconds,
+                    "result_json": str(result_json),
+                    "pdf": str(pdf),
                 }
-                for fut in concurrent.futures.as_completed(futures):
-                    p = futures[fut]
-                    try:
-                        row = fut.result()
-                    except Exception as exc:  # noqa: BLE001 - a worker process died
-                        result_json, pdf = output_paths(p, out, names[p])
-                        row = {
-                            "recording": str(p),
-                            "status": "failed",
-                            "reason": f"worker process failed: {_one_line(exc)}",
-                            "seconds": None,
-                            "result_json": str(result_json),
-                            "pdf": str(pdf),
-                        }
-                    done(p, row)
+            done(p, row)
     ordered = [rows[p] for p in paths]
     csv_path, parquet_path = _write_summary(ordered, out)
     counts: dict[str, int] = {}

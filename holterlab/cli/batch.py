@@ -23,6 +23,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("folder", help="folder of recordings (.edf .bdf .hea .zip .csv .aiecg .ecg)")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--jobs", default="1", help="recordings processed at once (default 1)")
+    p.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="tcp://HOST:PORT",
+        help="run on a Dask cluster (workers must reach the recordings and --out)",
+    )
     p.add_argument("--recursive", action="store_true", help="also look in subfolders")
     p.add_argument("--force", action="store_true", help="redo finished recordings too")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -47,6 +53,7 @@ def run(args: argparse.Namespace) -> int:
         recursive=args.recursive,
         force=args.force,
         progress=not args.no_progress,
+        scheduler=args.scheduler,
     )
     c = summary.counts
     print(

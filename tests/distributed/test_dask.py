@@ -195,3 +195,33 @@ def test_study_on_dask_equals_the_local_study(two_workers, tmp_path):
     import pandas as pd
 
     pd.testing.assert_frame_equal(local.table[cols], remote.table[cols])
+
+
+def test_batch_on_dask_equals_the_local_batch(two_workers, tmp_path):
+    """``holterlab batch --scheduler``: same rows and same result JSONs as the local batch."""
+    import json
+
+    from holterlab.batch import run_batch
+    from tests.report.helpers import make_recording
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    make_recording(folder, "one", minutes=2, seed=21, leads=2)
+    make_recording(folder, "two", minutes=2, seed=22, leads=2)
+    (folder / "bad.edf").write_bytes(b"not an edf" * 30)
+    local = run_batch(folder, tmp_path / "local", beats="annotations", progress=False)
+    dist = run_batch(
+        folder,
+        tmp_path / "dask",
+        beats="annotations",
+        progress=False,
+        scheduler=two_workers.address,
+    )
+    assert [r["status"] for r in dist.rows] == [r["status"] for r in local.rows]
+    assert dist.counts == {"ok": 2, "failed": 1}
+    for name in ("one", "two"):
+        a = json.loads((tmp_path / "local" / f"{name}.result.json").read_text())
+        b = json.loads((tmp_path / "dask" / f"{name}.result.json").read_text())
+        a["recording"].pop("path", None), b["recording"].pop("path", None)
+        assert a == b
+        assert (tmp_path / "dask" / f"{name}.pdf").read_bytes().startswith(b"%PDF")
