@@ -104,6 +104,23 @@ tables = result.to_pandas()
 tables["events"].head(10)
 """,
     ),
+    ("md", """
+## Look: the workbench widgets, inline
+
+The dashboard's components work in a notebook too: a `WorkbenchModel` holds the state (no
+Panel inside), and thin views draw it. `holterlab dashboard PATH` serves the same components.
+"""),
+    ("code", """
+import panel as pn
+from holterlab.ui.models import WorkbenchModel
+from holterlab.ui.views import DetailView, EventsView, SummaryView
+
+pn.extension("tabulator")
+wb = WorkbenchModel(background=False)
+wb.open(str(demo.path))
+wb.load_result(result)
+pn.Column(SummaryView(wb), DetailView(wb), EventsView(wb))
+"""),
     ("md", "## Accuracy against the ground truth (EC57, beat by beat)"),
     (
         "code",
