@@ -1,0 +1,59 @@
+"""Beat classification on MIT-BIH DS1 records: EC57 floors.
+
+The floors are the per-record levels the method reaches in leave-one-record-out
+cross-validation (``scripts/train_classifier.py``); the shipped model was trained on all of
+DS1, so it must do at least as well on these records. Floors may only be tightened.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from holterlab.annotations import Annotations, read_annotations
+from holterlab.beats.classify import classify_beats
+from holterlab.evaluate.ec57 import compare_beats
+from tests.conftest import MITDB
+
+SEED = 20240601  # the seed of scripts/train_classifier.py
+
+# record: {statistic: floor}
+FLOORS = {
+    106: {"veb_se": 0.96, "veb_pp": 0.99},
+    118: {"sveb_se": 0.95, "sveb_pp": 0.98, "veb_se": 0.99, "veb_pp": 0.99},
+    119: {"veb_se": 0.99, "veb_pp": 0.99},
+    208: {"veb_se": 0.99, "veb_pp": 0.99},
+    220: {"sveb_se": 0.95, "sveb_pp": 0.95},
+}
+
+
+def _jittered(samples: np.ndarray, fs: float, n: int, seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    k = int(round(20.0 * fs / 1000.0))
+    out = np.clip(samples + rng.integers(-k, k + 1, samples.size), 0, n - 1)
+    for i in range(1, out.size):
+        if out[i] <= out[i - 1]:
+            out[i] = out[i - 1] + 1
+    return out.astype(np.int64)
+
+
+def _signal(record: int):
+    import holterlab
+
+    rec = holterlab.read(MITDB / f"{record}.hea")
+    return rec.get(), rec.fs
+
+
+@pytest.mark.parametrize("record", sorted(FLOORS))
+def test_ec57_floor(mitdb, record):
+    signal, fs = _signal(record)
+    full = read_annotations(MITDB / f"{record}.atr")
+    beats = _jittered(full.beats().sample, fs, signal.shape[1], SEED + record)
+    res = classify_beats(signal, fs, beats)
+    cmp = compare_beats(full, Annotations(beats, res.labels, fs))
+    for stat, floor in FLOORS[record].items():
+        value = getattr(cmp, stat)
+        assert value is not None and value >= floor, f"{record} {stat} {value} < {floor}"
+    # the dominant family holds mostly N beats and is labelled N
+    assert res.families.labels[0] == "N"
+    assert res.families.counts[0] >= 0.5 * len(res)
