@@ -86,14 +86,18 @@ class Progress:
 
     def finish(self, stage: str) -> None:
         self._finished = set(self._finished) | {stage}
-        self._report(sum(self.weights[s] for s in self._finished), force=True)
+        done = sum(self.weights[s] for s in self.stages if s in self._finished)
+        self._report(done, force=True)
 
     def _report(self, overall: float, *, force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._last < 0.1:
             return
         self._last = now
-        overall = min(max(overall, 0.0), 1.0)
+        overall = min(max(overall, self._done, 0.0), 1.0)
+        if overall > 1.0 - 1e-9:
+            overall = 1.0
+        self._done = overall
         if self.callback is not None:
             self.callback(self.stage, overall)
         if self.bar is not None:

@@ -500,7 +500,7 @@ def classify_beats_recording(
     params: ClassificationParams | None = None,
     quality: np.ndarray | None = None,
     leads: Any = None,
-    progress: bool = False,
+    progress: bool | Callable[[float], None] = False,
     cancel: Callable[[], bool] | None = None,
 ) -> BeatLabels:
     """Classify the beats of a (multi-day) :class:`~holterlab.recording.Recording` in chunks.
@@ -521,7 +521,8 @@ def classify_beats_recording(
     leads
         Leads to use (names or indices; default all).
     progress
-        Show a progress bar (tqdm) over the chunks.
+        True: a progress bar (tqdm) over the chunks; a callable: called with the fraction
+        done (0..1).
     cancel
         Called between chunks; if it returns True, :class:`~holterlab.errors.CancelledError`
         is raised.
@@ -535,12 +536,15 @@ def classify_beats_recording(
     margin = g.margin + 1
     starts = list(range(0, recording.n_samples, step))
     iterator = starts
-    if progress:
+    report = progress if callable(progress) else None
+    if progress is True:
         from tqdm.auto import tqdm
 
         iterator = tqdm(starts, desc="classifying beats", unit="chunk")
     parts: list[BeatWindows] = []
-    for i0 in iterator:
+    for k, i0 in enumerate(iterator):
+        if report is not None:
+            report(0.8 * k / max(1, len(starts)))
         if cancel is not None and cancel():
             raise CancelledError("beat classification cancelled")
         i1 = min(recording.n_samples, i0 + step)
@@ -562,7 +566,10 @@ def classify_beats_recording(
         )
     an = _analyse(windows, params)
     names = [recording.leads[i] for i in idx]
-    return _finish(an, b, fs, params, quality, _recording_window_reader(recording, idx, g), names)
+    out = _finish(an, b, fs, params, quality, _recording_window_reader(recording, idx, g), names)
+    if report is not None:
+        report(1.0)
+    return out
 
 
 def _recording_window_reader(recording, idx: list[int], g) -> Callable[[int, int], np.ndarray]:

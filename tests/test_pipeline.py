@@ -1,0 +1,135 @@
+"""The whole pipeline on synthetic recordings with ground truth: accuracy, chunk-size
+independence, progress by stage, cancellation, schema."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import holterlab
+from holterlab.annotations import Annotations
+from holterlab.errors import CancelledError, ParameterError
+from holterlab.evaluate import compare_beats, compare_episodes
+from holterlab.params.synth import SynthParams
+from holterlab.synth import synthesize
+
+
+@pytest.fixture(scope="module")
+def dense():
+    rec, truth = synthesize(
+        hours=0.5, leads=2, fs=250.0, seed=5, params=SynthParams.preset("dense")
+    )
+    return rec, truth
+
+
+@pytest.fixture(scope="module")
+def result(dense):
+    rec, _ = dense
+    return holterlab.analyze(rec)
+
+
+def _truth_annotations(truth):
+    ann = truth.annotations if hasattr(truth, "annotations") else truth
+    return ann
+
+
+def test_beats_match_the_truth(dense, result):
+    _, truth = dense
+    ref = _truth_annotations(truth)
+    test = Annotations(result.beat_samples, list(result.beat_labels), result.fs)
+    cmp = compare_beats(ref, test, learning_s=0)
+    assert cmp.qrs_se >= 0.995 and cmp.qrs_pp >= 0.995
+    assert cmp.veb_se >= 0.9
+
+
+def test_result_is_schema_valid_and_complete(result):
+    result.validate()
+    d = result.to_dict()
+    assert d["beats"]["total"] == len(result.beat_samples)
+    assert d["st"] is not None and d["qt"] is not None and d["hrv"] is not None
+    assert d["recording"]["analysable_s"] <= d["recording"]["duration_s"]
+    assert {e["type"] for e in d["events"]} & {"vt", "pause", "af"}
+
+
+def test_pauses_found_where_truth_has_them(dense, result):
+    _, truth = dense
+    ref = _truth_annotations(truth).beats()
+    rr = np.diff(ref.sample) / ref.fs
+    starts = ref.sample[:-1][rr >= 2.0] / ref.fs
+    ref_iv = np.column_stack([starts, starts + rr[rr >= 2.0]])
+    test_iv = np.array([[e.start_s, e.end_s] for e in result.events if e.type == "pause"])
+    if len(ref_iv) == 0:
+        pytest.skip("no pause in this truth")
+    c = compare_episodes(ref_iv, test_iv.reshape(-1, 2), learning_s=0)
+    assert c.episode_se >= 0.95 and c.episode_pp >= 0.95
+
+
+def test_chunk_size_does_not_change_the_result(dense):
+    rec, _ = dense
+    a = holterlab.analyze(rec, {"chunk_s": 300})
+    b = holterlab.analyze(rec, {"chunk_s": 900})
+    np.testing.assert_array_equal(a.beat_samples, b.beat_samples)
+    np.testing.assert_array_equal(a.beat_labels, b.beat_labels)
+    da, db = a.to_dict(), b.to_dict()
+    for key in ("beats", "heart_rate", "ventricular", "supraventricular", "af", "pauses", "hrv"):
+        assert da[key] == db[key], key
+    assert [e["type"] for e in da["events"]] == [e["type"] for e in db["events"]]
+    np.testing.assert_allclose(
+        [da["qt"]["mean_qt_ms"] or 0], [db["qt"]["mean_qt_ms"] or 0], atol=2.0
+    )
+
+
+def test_progress_reports_every_stage_in_order(dense):
+    rec, _ = dense
+    seen: list[tuple[str, float]] = []
+    holterlab.analyze(rec, progress=lambda stage, f: seen.append((stage, f)))
+    stages = [s for s, _ in seen]
+    order = ["quality", "detect", "classify", "rhythm", "hrv", "st_qt"]
+    firsts = [stages.index(s) for s in order]
+    assert firsts == sorted(firsts)
+    fractions = [f for _, f in seen]
+    assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
+
+
+def test_cancel_stops_quickly(dense):
+    rec, _ = dense
+    cancel = threading.Event()
+    timer = threading.Timer(0.3, cancel.set)
+    timer.start()
+    t0 = time.monotonic()
+    with pytest.raises(CancelledError):
+        holterlab.analyze(rec, {"chunk_s": 60}, cancel=cancel)
+    assert time.monotonic() - t0 < 0.3 + 2.0 + 5.0  # stops within a chunk (loaded CI margin)
+
+
+def test_cancel_in_cli_leaves_no_output(tmp_path, dense, monkeypatch):
+    from holterlab.cli import main
+
+    rec, _ = dense
+    path = tmp_path / "r.aiecg"
+    holterlab.write(rec, path)
+
+    def boom(*args, **kwargs):
+        raise CancelledError("stopped by test")
+
+    monkeypatch.setattr("holterlab.pipeline.analyze", boom)
+    assert main(["analyze", str(path), "--out", str(tmp_path / "out"), "--no-progress"]) == 130
+    assert not list((tmp_path / "out").glob("*")) if (tmp_path / "out").exists() else True
+
+
+def test_bad_params_are_rejected():
+    rec = holterlab.Recording.from_array(np.zeros((1, 2500), np.float32), 250.0)
+    with pytest.raises(ParameterError):
+        holterlab.analyze(rec, {"rhythm": {"pause": {"pause_s": -1}}})
+    with pytest.raises(ParameterError):
+        holterlab.analyze("not a recording")  # type: ignore[arg-type]
+
+
+def test_flat_recording_gives_no_beats_and_no_asystole():
+    rec = holterlab.Recording.from_array(np.zeros((2, 250 * 120), np.float32), 250.0)
+    r = holterlab.analyze(rec)
+    assert r.beats["total"] == 0
+    assert r.pauses["count"] == 0
