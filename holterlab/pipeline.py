@@ -65,7 +65,14 @@ class Progress:
         if progress is True:
             from tqdm.auto import tqdm
 
-            self.bar = tqdm(total=100, desc=description, unit="%", leave=False)
+            self.bar = tqdm(
+                total=100,
+                desc=description,
+                unit="%",
+                leave=False,
+                mininterval=0.5,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| [{elapsed}<{remaining}]",
+            )
         self._done = 0.0
         self._last = 0.0
         self.stage = ""
@@ -101,9 +108,8 @@ class Progress:
         if self.callback is not None:
             self.callback(self.stage, overall)
         if self.bar is not None:
-            self.bar.set_description(f"analysis: {self.stage}")
-            self.bar.n = round(100 * overall, 1)
-            self.bar.refresh()
+            self.bar.set_description_str(f"analysis: {self.stage}", refresh=False)
+            self.bar.update(round(100 * overall, 1) - self.bar.n)
 
     def close(self) -> None:
         if self.bar is not None:

@@ -26,6 +26,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         default=None,
         help="permit webhooks to loopback addresses (refused by default)",
     )
+    p.add_argument(
+        "--dask-scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help=(
+            "run the analyses on this Dask cluster (tcp://HOST:PORT or a scheduler JSON "
+            "file) instead of local worker processes; the data folder must be on a disk "
+            "every Dask worker mounts at the same path"
+        ),
+    )
     p.add_argument("--public-url", default=None, help="base URL clients reach the server at")
     p.add_argument("--config", default=None, help="JSON file with further server settings")
     p.add_argument("--access-log", action="store_true", help="log every request")
@@ -43,6 +53,7 @@ def build_config(args: argparse.Namespace):  # noqa: ANN201 - ServerConfig (lazy
         "workers": args.workers,
         "allow_loopback_callbacks": args.allow_loopback_callbacks,
         "public_url": args.public_url,
+        "dask_scheduler": args.dask_scheduler,
     }
     if args.config:
         return ServerConfig.from_file(args.config, **overrides)
@@ -61,6 +72,15 @@ def run(args: argparse.Namespace) -> int:
     from holterlab.server.app import create_app
 
     config = build_config(args)
+    if config.dask_scheduler:
+        import logging
+
+        from holterlab.server.dask_pool import check_scheduler
+
+        n = check_scheduler(config.dask_scheduler)  # SchedulerError (one line) if unreachable
+        logging.getLogger("holterlab.server").info(
+            "analyses run on the Dask cluster at %s (%d worker(s) now)", config.dask_scheduler, n
+        )
     config.ensure_dirs()
     app = create_app(config)
     uvicorn.run(

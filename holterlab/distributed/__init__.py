@@ -61,8 +61,10 @@ supervisor loop instead of a local worker process)::
 
 ``o.error_type == "KilledWorker"`` means the workers running it died too often (map it to
 ``WORKER_DIED``); a :class:`~holterlab.errors.HolterlabError` on the worker gives
-``o.status == "failed"`` with its one-line message (``ANALYSIS_FAILED``). Progress of a
-single analysis is not streamed back from Dask workers (the future is done or not).
+``o.status == "failed"`` with its one-line message (``ANALYSIS_FAILED``). The server's own
+Dask pool (:mod:`holterlab.server.dask_pool`) streams per-stage progress back through Dask's
+event log and cancels through a ``distributed.Event``; :func:`map_tasks` reports progress per
+finished item.
 
 Dask (``distributed``) and fsspec are imported only when used.
 """

@@ -1,8 +1,9 @@
 """The FastAPI application: :func:`create_app` builds it from a :class:`ServerConfig`.
 
 Start-up opens the task store, loads (or creates) the upload-signing secret, re-queues tasks
-a previous run left unfinished, and starts the worker supervisor and the webhook sender;
-shut-down stops them (running tasks go back to the queue).
+a previous run left unfinished, and starts the worker supervisor (local processes, or a Dask
+cluster with ``dask_scheduler``) and the webhook sender; shut-down stops them (running tasks
+go back to the queue).
 """
 
 from __future__ import annotations
@@ -51,7 +52,12 @@ class ServerState:
         self.secret = load_or_create_secret(config.data_dir)
         self.limiter = RateLimiter(config.rate_limit_per_s, config.rate_limit_burst)
         self.sender = WebhookSender(config, self.store)
-        self.pool = WorkerPool(config, self.store, self.sender.notify)
+        if config.dask_scheduler:
+            from holterlab.server.dask_pool import DaskPool
+
+            self.pool: WorkerPool = DaskPool(config, self.store, self.sender.notify)
+        else:
+            self.pool = WorkerPool(config, self.store, self.sender.notify)
         self.submit_locks: dict[str, Any] = {}
 
     def start(self) -> None:

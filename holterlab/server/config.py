@@ -75,6 +75,12 @@ class ServerConfig:
         Least time between two ``task.progress`` webhooks of one task.
     worker_preload
         Modules imported once in the fork server so that workers start fast.
+    dask_scheduler
+        Address of a Dask scheduler (``tcp://HOST:PORT``, or a scheduler JSON file): run each
+        task's analysis and report on that cluster instead of local worker processes. The
+        workers read the uploads from ``data_dir``, so it must be on a disk every Dask worker
+        mounts at the same path; results and reports come back to the server, which stores
+        them. None (default): local worker processes.
     """
 
     data_dir: Path = Path("holterlab-data")
@@ -103,6 +109,7 @@ class ServerConfig:
     worker_preload: list[str] = field(
         default_factory=lambda: ["numpy", "holterlab.io", "holterlab.result"]
     )
+    dask_scheduler: str | None = None
 
     def __post_init__(self) -> None:
         self.data_dir = Path(self.data_dir)
@@ -123,6 +130,8 @@ class ServerConfig:
                 raise ParameterError(
                     f"server setting {name} has an invalid value: {getattr(self, name)!r}"
                 )
+        if self.dask_scheduler is not None and not str(self.dask_scheduler).strip():
+            self.dask_scheduler = None
         for name in ("analysis_runner", "report_runner"):
             if ":" not in getattr(self, name):
                 raise ParameterError(f"server setting {name} must be 'module:function'")

@@ -19,6 +19,10 @@ URLs, and on start re-queues tasks a previous server left ``queued`` or ``proces
 worker that exits without an outcome, or a task found ``processing`` at start, uses one of the
 task's ``max_attempts``; then the task fails with ``WORKER_DIED``. Nothing stays
 ``processing``: every running task has a live process watched here, or a deadline.
+
+The work of one task (:func:`perform_task`) is the same wherever it runs: a local process
+writes its outputs into the data folder (:class:`FileSink`); a Dask task
+(:mod:`holterlab.server.dask_pool`) returns them to the server (:class:`MemorySink`).
 """
 
 from __future__ import annotations
@@ -44,7 +48,16 @@ from typing import Any
 from holterlab.server.config import FILE_FORMATS, ServerConfig
 from holterlab.server.store import Store
 
-__all__ = ["WorkerPool", "load_callable", "build_params", "run_task"]
+__all__ = [
+    "WorkerPool",
+    "load_callable",
+    "build_params",
+    "run_task",
+    "perform_task",
+    "ProgressReporter",
+    "FileSink",
+    "MemorySink",
+]
 
 log = logging.getLogger("holterlab.server")
 
@@ -128,19 +141,66 @@ def _result_dict(result: Any) -> dict[str, Any]:
     return result.to_dict(include_beats=True)
 
 
-def _render(render: Any, data: dict[str, Any], beat_list: Any, spec: dict[str, Any]) -> None:
+class FileSink:
+    """Where :func:`perform_task` puts its outputs: the server's result and report files.
+
+    Used by the local worker processes, which write into the data folder themselves.
+    """
+
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+
+    def scratch_dir(self) -> Path:
+        """Folder for the renderer's private work folder (beside the final PDF)."""
+        final = Path(self.spec["report_path"])
+        final.parent.mkdir(parents=True, exist_ok=True)
+        return final.parent
+
+    def store_result(self, result_text: str, beats_text: str) -> None:
+        from holterlab._atomic import atomic_write_text
+
+        atomic_write_text(self.spec["beats_path"], beats_text)
+        atomic_write_text(self.spec["result_path"], result_text)
+
+    def store_report(self, pdf: Path) -> None:
+        os.replace(pdf, self.spec["report_path"])
+
+
+class MemorySink:
+    """Keeps :func:`perform_task`'s outputs in memory (for a remote worker to return them).
+
+    ``result_text``/``beats_text`` are the exact JSON texts :class:`FileSink` would write;
+    ``pdf`` the report's bytes (or None).
+    """
+
+    def __init__(self) -> None:
+        self.result_text: str | None = None
+        self.beats_text: str | None = None
+        self.pdf: bytes | None = None
+
+    def scratch_dir(self) -> Path | None:
+        return None  # the system's temporary folder
+
+    def store_result(self, result_text: str, beats_text: str) -> None:
+        self.result_text, self.beats_text = result_text, beats_text
+
+    def store_report(self, pdf: Path) -> None:
+        self.pdf = pdf.read_bytes()
+
+
+def _render(
+    render: Any, data: dict[str, Any], beat_list: Any, spec: dict[str, Any], sink: Any
+) -> None:
     """Render the PDF with ``render(result_json_path, out_pdf, recording_path=, patient=)``.
 
     The renderer gets the full result (with beats) as a ``.result.json`` file and writes a
-    ``.pdf`` in a private folder; the PDF is moved into place only when complete.
+    ``.pdf`` in a private folder; the PDF goes to ``sink`` only when complete.
     """
     import tempfile
 
     from holterlab._atomic import atomic_write_text
 
-    final = Path(spec["report_path"])
-    final.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix=".render-", dir=final.parent) as work:
+    with tempfile.TemporaryDirectory(prefix=".render-", dir=sink.scratch_dir()) as work:
         source = Path(work) / f"{spec['task_id']}.result.json"
         full = dict(data)
         if beat_list is not None:
@@ -156,45 +216,54 @@ def _render(render: Any, data: dict[str, Any], beat_list: Any, spec: dict[str, A
         produced = Path(written) if written is not None else out
         if not produced.is_file() or produced.stat().st_size == 0:
             raise RuntimeError("the report renderer produced no PDF")
-        os.replace(produced, final)
+        sink.store_report(produced)
 
 
-def run_task(conn: multiprocessing.connection.Connection, spec: dict[str, Any]) -> None:
-    """Body of a worker process: read, analyse, write the result (and PDF), report back."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    cancel_event = threading.Event()
-    threading.Thread(target=_watchdog, args=(conn, cancel_event), daemon=True).start()
-    state = {"last": 0.0, "stage": None, "percent": 0.0}
+class ProgressReporter:
+    """Progress of one task on the server's 0-99 % scale, sent through ``send(stage, percent)``.
 
-    def send(*msg: Any) -> None:
-        try:
-            conn.send(msg)
-        except (OSError, EOFError):
-            os._exit(75)
+    Percentages never go back within a task; messages are sent on a stage change, when
+    forced, or at most every ``interval_s``.
+    """
 
-    def report_progress(stage: str, percent: float, *, force: bool = False) -> None:
-        percent = max(state["percent"], min(99.0, float(percent)))
+    def __init__(self, send: Any, interval_s: float = 0.25) -> None:
+        self.send = send
+        self.interval_s = interval_s
+        self.last = 0.0
+        self.stage: str | None = None
+        self.percent = 0.0
+
+    def __call__(self, stage: str, percent: float, *, force: bool = False) -> None:
+        percent = max(self.percent, min(99.0, float(percent)))
         now = time.monotonic()
-        if force or stage != state["stage"] or now - state["last"] >= 0.25:
-            send("progress", str(stage), percent)
-            state["last"] = now
-        state["stage"], state["percent"] = stage, percent
+        if force or stage != self.stage or now - self.last >= self.interval_s:
+            self.send(str(stage), percent)
+            self.last = now
+        self.stage, self.percent = stage, percent
 
-    def analysis_progress(stage: str, fraction: float) -> None:
+    def analysis(self, stage: str, fraction: float) -> None:
+        """The analysis' ``progress(stage, fraction)`` callback."""
         try:
             f = min(1.0, max(0.0, float(fraction)))
         except (TypeError, ValueError):
             f = 0.0
-        report_progress(stage, _LOAD_END + (_ANALYSIS_END - _LOAD_END) * f)
+        self(stage, _LOAD_END + (_ANALYSIS_END - _LOAD_END) * f)
 
-    def cancelled() -> bool:
-        return cancel_event.is_set()
 
+def perform_task(
+    spec: dict[str, Any], progress: ProgressReporter, cancelled: Any, sink: Any
+) -> tuple[Any, ...]:
+    """Read, analyse, store the result (and render the PDF) of one task, where it runs.
+
+    The work of a worker, local process or Dask task alike. ``cancelled()`` is the
+    cooperative cancel flag the analysis polls; outputs go to ``sink`` (:class:`FileSink` or
+    :class:`MemorySink`). Returns the outcome: ``("done", report_available, report_error)``,
+    ``("failed", code, message)`` or ``("cancelled",)``. Never raises for a failing analysis.
+    """
     from holterlab.errors import CancelledError, HolterlabError
 
     try:
-        report_progress("loading", 1.0, force=True)
-        from holterlab._atomic import atomic_write_text
+        progress("loading", 1.0, force=True)
         from holterlab.server.storage import open_recording
 
         recording = open_recording(
@@ -207,21 +276,22 @@ def run_task(conn: multiprocessing.connection.Connection, spec: dict[str, Any]) 
         try:
             runner = load_callable(spec["analysis_runner"])
         except (ImportError, AttributeError):
-            send(
+            return (
                 "failed",
                 "ANALYSIS_UNAVAILABLE",
                 f"the analysis pipeline ({spec['analysis_runner']}) is not installed on this "
                 "server",
             )
-            return
-        report_progress("analysis", _LOAD_END, force=True)
-        result = _call_runner(runner, recording, params, analysis_progress, cancelled)
-        if cancel_event.is_set():
+        progress("analysis", _LOAD_END, force=True)
+        result = _call_runner(runner, recording, params, progress.analysis, cancelled)
+        if cancelled():
             raise CancelledError("cancelled on request")
         data = _result_dict(result)
         beat_list = data.pop("beat_list", None)
-        atomic_write_text(spec["beats_path"], json.dumps(beat_list, separators=(",", ":")))
-        atomic_write_text(spec["result_path"], json.dumps(data, separators=(",", ":")))
+        sink.store_result(
+            json.dumps(data, separators=(",", ":")),
+            json.dumps(beat_list, separators=(",", ":")),
+        )
 
         report_available, report_error = False, None
         try:
@@ -230,26 +300,26 @@ def run_task(conn: multiprocessing.connection.Connection, spec: dict[str, Any]) 
             render = None
             report_error = "the report renderer is unavailable on this server"
         if render is not None:
-            report_progress("report", _ANALYSIS_END, force=True)
+            progress("report", _ANALYSIS_END, force=True)
             try:
-                _render(render, data, beat_list, spec)
+                _render(render, data, beat_list, spec, sink)
                 report_available = True
             except HolterlabError as exc:
                 report_error = f"the report could not be rendered: {_public_message(exc, spec)}"
             except Exception:  # noqa: BLE001 - a renderer bug must not fail the analysis
                 traceback.print_exc(file=sys.stderr)
                 report_error = "the report could not be rendered (internal error; see server log)"
-        send("done", report_available, report_error)
+        return ("done", report_available, report_error)
     except CancelledError:
-        send("cancelled")
+        return ("cancelled",)
     except HolterlabError as exc:
-        send("failed", "ANALYSIS_FAILED", f"the analysis failed: {_public_message(exc, spec)}")
+        return ("failed", "ANALYSIS_FAILED", f"the analysis failed: {_public_message(exc, spec)}")
     except MemoryError:
-        send("failed", "OUT_OF_MEMORY", "the analysis ran out of memory")
+        return ("failed", "OUT_OF_MEMORY", "the analysis ran out of memory")
     except Exception:  # noqa: BLE001 - never let a traceback reach the client
         print(f"holterlab worker: task {spec['task_id']} failed:", file=sys.stderr)
         traceback.print_exc(file=sys.stderr)
-        send(
+        return (
             "failed",
             "INTERNAL_ERROR",
             "the analysis stopped on an internal error; the server log has the details",
@@ -257,6 +327,23 @@ def run_task(conn: multiprocessing.connection.Connection, spec: dict[str, Any]) 
     finally:
         with contextlib.suppress(Exception):
             sys.stderr.flush()
+
+
+def run_task(conn: multiprocessing.connection.Connection, spec: dict[str, Any]) -> None:
+    """Body of a worker process: read, analyse, write the result (and PDF), report back."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    cancel_event = threading.Event()
+    threading.Thread(target=_watchdog, args=(conn, cancel_event), daemon=True).start()
+
+    def send(*msg: Any) -> None:
+        try:
+            conn.send(msg)
+        except (OSError, EOFError):
+            os._exit(75)
+
+    progress = ProgressReporter(lambda stage, percent: send("progress", stage, percent))
+    outcome = perform_task(spec, progress, cancel_event.is_set, FileSink(spec))
+    send(*outcome)
 
 
 # ===================================================================== the supervisor
@@ -397,6 +484,10 @@ class WorkerPool:
         self._check_timeouts()
         if not self._stop.is_set():
             self._start_queued()
+        self._sweep()
+
+    def _sweep(self) -> None:
+        """Expire unused upload URLs (about once a second)."""
         now = time.time()
         if now - self._last_sweep >= 1.0:
             self._last_sweep = now
@@ -440,11 +531,40 @@ class WorkerPool:
         with contextlib.suppress(OSError):
             job.conn.close()
         self.jobs.pop(job.task_id, None)
-        outcome = job.outcome
+        if self._record_outcome(job.task_id, job.outcome):
+            return
+        # no outcome: the process died (or was killed by us on cancel/timeout)
+        task = self.store.get_task(job.task_id)
+        if task is None or task["status"] != "processing":
+            return
+        code = job.process.exitcode
+        if task["attempts"] < self.config.max_attempts:
+            log.warning("task %s: worker exited with code %s; retrying", job.task_id, code)
+            self._requeue(job.task_id)
+        else:
+            self._fail(
+                job.task_id,
+                "WORKER_DIED",
+                f"the analysis worker process exited unexpectedly (exit code {code}) on "
+                f"{task['attempts']} attempt(s); the file may be too large for this server's "
+                "memory or trigger a bug",
+            )
+
+    def _requeue(self, task_id: str) -> None:
+        self.store.update_task(
+            task_id,
+            where_status=("processing",),
+            status="queued",
+            stage="queued",
+            progress=0.0,
+        )
+
+    def _record_outcome(self, task_id: str, outcome: tuple[Any, ...] | None) -> bool:
+        """Put a worker's outcome in the store (and send its webhook); False if none."""
         now = time.time()
         if outcome is not None and outcome[0] == "done":
             if self.store.update_task(
-                job.task_id,
+                task_id,
                 where_status=("processing",),
                 status="completed",
                 progress=100.0,
@@ -454,44 +574,23 @@ class WorkerPool:
                 report_error=outcome[2],
                 finished_at=now,
             ):
-                task = self.store.get_task(job.task_id)
+                task = self.store.get_task(task_id)
                 self.notify(
                     task,
                     "task.completed",
                     {"result_available": True, "report_available": bool(outcome[1])},
                 )
-            return
+            return True
         if outcome is not None and outcome[0] == "failed":
-            self._fail(job.task_id, str(outcome[1]), str(outcome[2]))
-            return
+            self._fail(task_id, str(outcome[1]), str(outcome[2]))
+            return True
         if outcome is not None and outcome[0] == "cancelled":
             # the store already says cancelled (set by the API); make sure of it
             self.store.update_task(
-                job.task_id, where_status=("processing",), status="cancelled", finished_at=now
+                task_id, where_status=("processing",), status="cancelled", finished_at=now
             )
-            return
-        # no outcome: the process died (or was killed by us on cancel/timeout)
-        task = self.store.get_task(job.task_id)
-        if task is None or task["status"] != "processing":
-            return
-        code = job.process.exitcode
-        if task["attempts"] < self.config.max_attempts:
-            log.warning("task %s: worker exited with code %s; retrying", job.task_id, code)
-            self.store.update_task(
-                job.task_id,
-                where_status=("processing",),
-                status="queued",
-                stage="queued",
-                progress=0.0,
-            )
-        else:
-            self._fail(
-                job.task_id,
-                "WORKER_DIED",
-                f"the analysis worker process exited unexpectedly (exit code {code}) on "
-                f"{task['attempts']} attempt(s); the file may be too large for this server's "
-                "memory or trigger a bug",
-            )
+            return True
+        return False
 
     def _fail(self, task_id: str, code: str, message: str) -> None:
         if self.store.update_task(
@@ -551,8 +650,12 @@ class WorkerPool:
                     f"{self.config.task_timeout_s:g} s and was stopped",
                 )
 
+    def _capacity(self) -> int:
+        """How many tasks may run at once."""
+        return self.config.workers
+
     def _start_queued(self) -> None:
-        free = self.config.workers - len(self.jobs)
+        free = self._capacity() - len(self.jobs)
         if free <= 0:
             return
         for task in self.store.tasks_with_status("queued", limit=free):
@@ -576,7 +679,8 @@ class WorkerPool:
                     task["id"], "INTERNAL_ERROR", "the server could not start an analysis worker"
                 )
 
-    def _launch(self, task: dict[str, Any]) -> None:
+    def task_spec(self, task: dict[str, Any]) -> dict[str, Any]:
+        """What a worker needs to run ``task`` (plain JSON-able values)."""
         from holterlab.server.storage import read_options, task_dir
 
         body = json.loads(task["submit_body"] or "{}")
@@ -599,6 +703,10 @@ class WorkerPool:
             "redact": {folder: task["filename"], str(cfg.data_dir): "<data>"},
         }
         assert task["file_format"] in FILE_FORMATS
+        return spec
+
+    def _launch(self, task: dict[str, Any]) -> None:
+        spec = self.task_spec(task)
         parent, child = self._ctx.Pipe(duplex=True)
         proc = self._ctx.Process(
             target=run_task, args=(child, spec), name=f"holterlab-{task['id']}", daemon=False
