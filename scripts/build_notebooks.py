@@ -32,6 +32,8 @@ def notebook(cells: list[tuple[str, str]], params: str) -> nbformat.NotebookNode
             out.append(cell)
         else:
             out.append(new_code_cell(text))
+    for i, cell in enumerate(out):
+        cell["id"] = f"cell-{i:02d}"  # stable ids: rebuilding does not churn the files
     nb.cells = out
     return nb
 
@@ -104,13 +106,18 @@ tables = result.to_pandas()
 tables["events"].head(10)
 """,
     ),
-    ("md", """
+    (
+        "md",
+        """
 ## Look: the workbench widgets, inline
 
 The dashboard's components work in a notebook too: a `WorkbenchModel` holds the state (no
 Panel inside), and thin views draw it. `holterlab dashboard PATH` serves the same components.
-"""),
-    ("code", """
+""",
+    ),
+    (
+        "code",
+        """
 import panel as pn
 from holterlab.ui.models import WorkbenchModel
 from holterlab.ui.views import DetailView, EventsView, SummaryView
@@ -120,7 +127,8 @@ wb = WorkbenchModel(background=False)
 wb.open(str(demo.path))
 wb.load_result(result)
 pn.Column(SummaryView(wb), DetailView(wb), EventsView(wb))
-"""),
+""",
+    ),
     ("md", "## Accuracy against the ground truth (EC57, beat by beat)"),
     (
         "code",
