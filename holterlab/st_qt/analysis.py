@@ -216,7 +216,7 @@ def _clean_qt(qt: np.ndarray, *, k: int = 11, tolerance: float = 0.15) -> np.nda
 
 def _measure(mb: MedianBeats, params: STQTParams) -> tuple[np.ndarray, ...]:
     n = mb.window_start_s.size
-    n_leads = mb.beats.shape[1] if n else 0
+    n_leads = mb.beats.shape[1]
     st = np.zeros((n, n_leads), dtype=np.float32)
     qt = np.full(n, np.nan)
     qrs = np.full(n, np.nan)

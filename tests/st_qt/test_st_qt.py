@@ -146,3 +146,16 @@ def test_mitdb_values_are_physiological(mitdb):
     assert 340 <= d["qt"]["mean_qt_ms"] <= 460
     assert 60 <= d["qt"]["mean_qrs_ms"] <= 110
     assert abs(d["st"]["leads"]["MLII"]["mean_mv"]) < 0.15
+
+
+def test_chunk_without_usable_beats_does_not_break_the_trend():
+    """A chunk with no median beat (e.g. all ectopy or no beats) between normal chunks."""
+    x, beats, _ = make_ecg(minutes=30)
+    labels = np.full(beats.size, "N")
+    quiet = (beats >= 600 * FS) & (beats < 1200 * FS)
+    labels[quiet] = "V"
+    rec = Recording.from_array(x, FS, ["II", "V5"])
+    res = st_qt_recording(rec, beats, labels, chunk_s=600)
+    assert res.st_mv.shape == (res.time_s.size, 2)
+    assert not ((res.time_s >= 630) & (res.time_s < 1170)).any()
+    assert res.time_s.size > 30
