@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from holterlab._checks import as_leads, check_fs
 from holterlab.errors import CancelledError, ParameterError
 from holterlab.params.detection import QualityParams
 
@@ -284,29 +285,6 @@ def _geometry(fs: float, params: QualityParams) -> _Geometry:
     return _Geometry(seg_len, lag, dec, run_len)
 
 
-def _check_fs(fs: Any) -> float:
-    try:
-        value = float(fs)
-    except (TypeError, ValueError):
-        raise ParameterError(f"fs must be a number of Hz, got {fs!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ParameterError(f"fs must be a positive number of Hz, got {fs!r}")
-    return value
-
-
-def _as_leads(signal: Any) -> np.ndarray:
-    x = np.asarray(signal)
-    if x.ndim == 1:
-        x = x[None, :]
-    if x.ndim != 2:
-        raise ParameterError(f"signal must have shape (n,) or (n_leads, n), got {x.shape}")
-    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
-        raise ParameterError(f"signal must be numeric (mV), got dtype {x.dtype}")
-    if x.shape[0] == 0:
-        raise ParameterError("signal has no leads")
-    return np.ascontiguousarray(x, dtype=np.float32)
-
-
 def _stats(x: np.ndarray, fs: float, params: QualityParams) -> np.ndarray:
     """Raw per-segment statistics (n_leads, n_seg, 5) of a block starting on the grid."""
     from holterlab.beats._kernels import segment_stats
@@ -392,8 +370,8 @@ def signal_quality(
     QualityResult
     """
     params = params or QualityParams()
-    fs = _check_fs(fs)
-    x = _as_leads(signal)
+    fs = check_fs(fs)
+    x = as_leads(signal, float32=True)
     names = list(leads) if leads is not None else [f"lead{i}" for i in range(x.shape[0])]
     if len(names) != x.shape[0]:
         raise ParameterError(f"{len(names)} lead names given for {x.shape[0]} leads")
@@ -431,7 +409,7 @@ def quality_recording(
         for i0 in range(0, n, step):
             if is_cancelled():
                 raise CancelledError("signal quality assessment cancelled")
-            block = _as_leads(recording.get_samples(idx, i0, min(n, i0 + step)))
+            block = as_leads(recording.get_samples(idx, i0, min(n, i0 + step)), float32=True)
             parts.append(_stats(block, fs, params))
             update(min(n, i0 + step))
     finally:

@@ -46,6 +46,7 @@ from typing import Any
 import numpy as np
 from scipy import signal as _sig
 
+from holterlab._checks import as_leads, check_fs
 from holterlab.beats import _kernels as K
 from holterlab.errors import CancelledError, ParameterError
 from holterlab.params.detection import DetectionParams
@@ -554,27 +555,6 @@ def _window_median(
 
 
 # ---------------------------------------------------------------------- public API
-def _as_signal(signal: Any) -> np.ndarray:
-    x = np.asarray(signal)
-    if x.ndim == 1:
-        x = x[None, :]
-    if x.ndim != 2:
-        raise ParameterError(f"signal must have shape (n,) or (n_leads, n), got {x.shape}")
-    if not (np.issubdtype(x.dtype, np.floating) or np.issubdtype(x.dtype, np.integer)):
-        raise ParameterError(f"signal must be numeric (mV), got dtype {x.dtype}")
-    if x.shape[0] == 0:
-        raise ParameterError("signal has no leads")
-    return x
-
-
-def _check_fs(fs: Any) -> float:
-    try:
-        value = float(fs)
-    except (TypeError, ValueError):
-        raise ParameterError(f"fs must be a number of Hz, got {fs!r}") from None
-    if not np.isfinite(value) or value <= 0:
-        raise ParameterError(f"fs must be a positive number of Hz, got {fs!r}")
-    return value
 
 
 def detect_beats(
@@ -606,8 +586,8 @@ def detect_beats(
         Sorted int64 sample indices of the fiducial point of every beat: the largest
         absolute deflection of the QRS-band signal of the reference lead (see module doc).
     """
-    fs = _check_fs(fs)
-    x = _as_signal(signal)
+    fs = check_fs(fs)
+    x = as_leads(signal)
     if quality is None:
         quality = signal_quality(x, fs)
     elif quality is False:
