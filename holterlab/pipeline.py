@@ -75,6 +75,7 @@ class Progress:
             )
         self._done = 0.0
         self._last = 0.0
+        self._finished: set[str] = set()
         self.stage = ""
 
     def start(self, stage: str) -> Callable[[float], None]:
@@ -89,10 +90,8 @@ class Progress:
 
         return update
 
-    _finished: set[str] = set()
-
     def finish(self, stage: str) -> None:
-        self._finished = set(self._finished) | {stage}
+        self._finished.add(stage)
         done = sum(self.weights[s] for s in self.stages if s in self._finished)
         self._report(done, force=True)
 
@@ -317,7 +316,7 @@ def analyze(
             params=p,
             extra_events=quality.noise_events(),
         )
-        result.families = classes  # type: ignore[attr-defined]
+        result.classification = classes
         return result
     finally:
         prog.close()

@@ -102,6 +102,9 @@ class HolterResult:
     beat_samples: np.ndarray | None = None
     beat_labels: np.ndarray | None = None
     fs: float | None = None
+    #: The classifier's :class:`~holterlab.beats.classify.BeatLabels` (morphology families,
+    #: templates) when the result was analysed from the signal in this process; not serialised.
+    classification: Any = field(default=None, repr=False, compare=False)
     holterlab_version: str = __version__
     schema_version: str = SCHEMA_VERSION
 

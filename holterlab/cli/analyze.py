@@ -7,14 +7,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+from holterlab.cli._options import json_object
 from holterlab.errors import ParameterError
 
 
 def _add_params_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--params",
-        metavar="FILE",
-        help="JSON file of analysis parameters (partial AnalysisParams, e.g. from a study)",
+        metavar="JSON",
+        help="analysis parameters (partial AnalysisParams) as a JSON file or inline JSON",
     )
     p.add_argument(
         "--set",
@@ -29,17 +30,7 @@ def load_params(args: argparse.Namespace) -> Any:
     """AnalysisParams from ``--params FILE`` and ``--set key=value`` options."""
     from holterlab.params.analysis import AnalysisParams
 
-    data: dict[str, Any] = {}
-    if args.params:
-        path = Path(args.params)
-        if not path.is_file():
-            raise ParameterError(f"{path}: no such parameter file")
-        try:
-            data = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            raise ParameterError(f"{path}: not valid JSON ({exc})") from None
-        if not isinstance(data, dict):
-            raise ParameterError(f"{path}: parameters must be a JSON object")
+    data: dict[str, Any] = json_object(args.params, "--params") or {}
     for item in args.set:
         key, sep, raw = item.partition("=")
         if not sep or not key:

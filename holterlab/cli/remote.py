@@ -7,6 +7,8 @@ import json
 import sys
 from pathlib import Path
 
+from holterlab.cli._options import json_object
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("remote", help="analyse recordings on a Holter analysis service")
@@ -56,23 +58,7 @@ def _common(p: argparse.ArgumentParser) -> None:
 
 
 def _options(text: str | None) -> dict | None:
-    from holterlab.errors import ParameterError
-
-    if text is None:
-        return None
-    source = text
-    if not text.lstrip().startswith("{"):
-        path = Path(text)
-        if not path.is_file():
-            raise ParameterError(f"{path}: no such options file")
-        source = path.read_text(encoding="utf-8")
-    try:
-        data = json.loads(source)
-    except json.JSONDecodeError as exc:
-        raise ParameterError(f"--options is not valid JSON ({exc})") from None
-    if not isinstance(data, dict):
-        raise ParameterError("--options must be a JSON object")
-    return data
+    return json_object(text, "--options")
 
 
 def run_analyze(args: argparse.Namespace) -> int:

@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 from pathlib import Path
 from typing import Any
 
+from holterlab.cli._options import json_object
 from holterlab.errors import ParameterError
 
 
 def parse_params(text: str | None) -> dict[str, Any] | None:
     """``--params``: a JSON file or a JSON object given inline."""
-    if not text:
-        return None
-    source = text
-    if not text.lstrip().startswith("{"):
-        p = Path(text)
-        if not p.is_file():
-            raise ParameterError(f"--params: {text} is neither a JSON object nor a JSON file")
-        source = p.read_text(encoding="utf-8")
-    try:
-        value = json.loads(source)
-    except json.JSONDecodeError as exc:
-        raise ParameterError(f"--params is not valid JSON ({exc})") from None
-    if not isinstance(value, dict):
-        raise ParameterError("--params must be a JSON object of analysis parameters")
-    return value
+    return json_object(text, "--params")
 
 
 def _patient(args: argparse.Namespace) -> dict[str, Any]:

@@ -683,7 +683,7 @@ class WorkbenchModel(param.Parameterized):
         def done(result):
             if self.recording is not rec:
                 return
-            self.set_result(result, classifier=getattr(result, "families", None))
+            self.set_result(result, classifier=result.classification)
             self.last_timings["analysis_s"] = time.perf_counter() - t0
             self.status = f"analysed in {time.perf_counter() - t0:.1f} s"
 

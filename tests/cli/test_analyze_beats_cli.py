@@ -47,3 +47,20 @@ def test_analyze_beats_params_and_errors(tmp_path, capsys):
     err = capsys.readouterr().err
     assert err.startswith("holterlab: error:") and "pause_s" in err
     assert main(["analyze-beats", str(tmp_path / "nope.atr"), "--out", str(tmp_path)]) == 2
+
+
+def test_inline_params_json_and_bad_json(tmp_path, capsys):
+    args = [
+        "analyze-beats",
+        str(MITDB / "201.atr"),
+        "--out",
+        str(tmp_path),
+        "--params",
+        '{"rhythm": {"pause": {"pause_s": 2.5}}}',
+    ]
+    assert main(args) == 0
+    d = json.loads((tmp_path / "201.result.json").read_text())
+    assert d["pauses"]["threshold_s"] == 2.5
+    capsys.readouterr()
+    assert main(args[:-1] + ["{not json"]) == 2
+    assert "--params is not valid JSON" in capsys.readouterr().err
