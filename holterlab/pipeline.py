@@ -125,6 +125,20 @@ def _cancel_fn(cancel: CancelArg) -> Callable[[], bool]:
     raise ParameterError("cancel must be a threading.Event or a callable returning bool")
 
 
+def _maybe_in_memory(recording: Recording, budget_mb: float) -> Recording:
+    """The recording read into memory once when its float32 signal fits in ``budget_mb``.
+
+    Every stage then reads from memory instead of decoding the file again (quality,
+    detection, classification, ST/QT and atrial activity each walk the signal).
+    """
+    from holterlab.recording import ArraySource
+
+    size_mb = recording.n_samples * recording.n_leads * 4 / 1e6
+    if budget_mb <= 0 or size_mb > budget_mb or isinstance(recording.source, ArraySource):
+        return recording
+    return recording.load()
+
+
 def _check(cancelled: Callable[[], bool], stage: str) -> None:
     if cancelled():
         raise CancelledError(f"analysis cancelled during {stage}")
@@ -235,6 +249,8 @@ def analyze(
     prog = Progress(progress)
     fs = recording.fs
     try:
+        recording = _maybe_in_memory(recording, p.in_memory_mb)
+        _check(cancelled, "reading")
         update = prog.start("quality")
         quality = quality_recording(
             recording, params=p.quality, chunk_s=p.chunk_s, progress=update, cancel=cancelled

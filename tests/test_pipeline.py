@@ -82,6 +82,21 @@ def test_chunk_size_does_not_change_the_result(dense):
     )
 
 
+def test_reading_into_memory_does_not_change_the_result(dense, tmp_path):
+    rec, _ = dense
+    path = tmp_path / "dense.aiecg"
+    rec.write(str(path))
+    on_disk = holterlab.read(path)
+    streamed = holterlab.analyze(on_disk, {"in_memory_mb": 0})
+    loaded = holterlab.analyze(on_disk)  # 29 MB of float32: read into memory once
+    np.testing.assert_array_equal(streamed.beat_samples, loaded.beat_samples)
+    np.testing.assert_array_equal(streamed.beat_labels, loaded.beat_labels)
+    da, db = streamed.to_dict(), loaded.to_dict()
+    da["params"].pop("in_memory_mb"), db["params"].pop("in_memory_mb")
+    assert da == db
+    assert db["recording"]["path"] == str(path) and db["recording"]["format"] == "aiecg"
+
+
 def test_progress_reports_every_stage_in_order(dense):
     rec, _ = dense
     seen: list[tuple[str, float]] = []

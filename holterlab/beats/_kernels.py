@@ -1037,3 +1037,27 @@ def verify_batch(
             for j in range(width):
                 pend_seg[lead, j] = segs[k, lead, j]
     return out[:m]
+
+
+@numba.njit(cache=True, nogil=True)
+def running_max(vals, width):
+    """Per row, the maximum over the current and the ``width - 1`` previous columns.
+
+    A monotonic deque per row: O(n) whatever the width.
+    """
+    n_rows, n = vals.shape
+    out = np.empty_like(vals)
+    idx = np.empty(n, dtype=np.int64)
+    for r in range(n_rows):
+        head = 0
+        tail = 0
+        for i in range(n):
+            v = vals[r, i]
+            while tail > head and vals[r, idx[tail - 1]] <= v:
+                tail -= 1
+            idx[tail] = i
+            tail += 1
+            if idx[head] <= i - width:
+                head += 1
+            out[r, i] = vals[r, idx[head]]
+    return out

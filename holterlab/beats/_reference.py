@@ -498,3 +498,12 @@ def verify_batch(
         pend_w[:] = ws[k]
         pend_seg[:, :] = segs[k]
     return np.asarray(out, dtype=np.int64)
+
+
+def running_max(vals, width) -> np.ndarray:
+    """Per row, the maximum over the current and the ``width - 1`` previous columns."""
+    out = np.empty_like(vals)
+    for r in range(vals.shape[0]):
+        for i in range(vals.shape[1]):
+            out[r, i] = max(vals[r, max(0, i - width + 1) : i + 1])
+    return out

@@ -44,10 +44,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import signal as _sig
 
 from holterlab._checks import as_leads, check_fs
 from holterlab.beats import _kernels as K
+from holterlab.dsp.design import butter_sos, sosfilt_zi
 from holterlab.errors import CancelledError, ParameterError
 from holterlab.params.detection import DetectionParams
 from holterlab.quality import (
@@ -100,8 +100,8 @@ class _Geometry:
             )
         if fs < 50:
             raise ParameterError(f"QRS detection needs at least 50 Hz sampling, got {fs:g} Hz")
-        sos = _sig.butter(2, [p.band_low_hz, p.band_high_hz], "bandpass", fs=fs, output="sos")
-        zi_unit = _sig.sosfilt_zi(sos)
+        sos = butter_sos(2, (p.band_low_hz, p.band_high_hz), "bandpass", fs)
+        zi_unit = sosfilt_zi(sos)
         odd = lambda n: max(1, n) | 1  # noqa: E731
         before, after = max(0, ms(p.fiducial_before_ms)), ms(p.fiducial_after_ms)
         half, long_ = max(1, ms(p.template_ms)), odd(ms(p.fiducial_long_ms))
@@ -524,13 +524,10 @@ class BeatDetector:
 
 
 def _running_max(vals: np.ndarray, width: int) -> np.ndarray:
-    """Maximum over the current and the ``width - 1`` previous columns (clipped at 0)."""
-    from scipy.ndimage import maximum_filter1d
-
+    """Maximum over the current and the ``width - 1`` previous columns (numba kernel)."""
     if vals.shape[1] == 0:
         return vals.copy()
-    # origin shifts the window to [i - width + 1, i]; 'nearest' never exceeds the data
-    return maximum_filter1d(vals, size=width, axis=1, mode="nearest", origin=(width - 1) // 2)
+    return K.running_max(np.ascontiguousarray(vals), int(max(1, width)))
 
 
 def _window_median(

@@ -12,7 +12,6 @@ from __future__ import annotations
 from fractions import Fraction
 
 import numpy as np
-from scipy import signal as _sig
 
 from holterlab.errors import ParameterError
 
@@ -27,6 +26,13 @@ __all__ = [
     "resample",
     "resample_indices",
 ]
+
+
+def _scipy_signal():
+    """:mod:`scipy.signal`, imported on first use (it costs about a second)."""
+    from scipy import signal
+
+    return signal
 
 
 def _check_fs(fs: float) -> float:
@@ -87,10 +93,11 @@ def design_sos(
     if low_hz is not None and high_hz is not None:
         if low_hz >= high_hz:
             raise ParameterError(f"low_hz ({low_hz}) must be below high_hz ({high_hz})")
-        return _sig.butter(int(order), [low_hz, high_hz], "bandpass", fs=fs, output="sos")
+        band = [low_hz, high_hz]
+        return _scipy_signal().butter(int(order), band, "bandpass", fs=fs, output="sos")
     if low_hz is not None:
-        return _sig.butter(int(order), low_hz, "highpass", fs=fs, output="sos")
-    return _sig.butter(int(order), high_hz, "lowpass", fs=fs, output="sos")
+        return _scipy_signal().butter(int(order), low_hz, "highpass", fs=fs, output="sos")
+    return _scipy_signal().butter(int(order), high_hz, "lowpass", fs=fs, output="sos")
 
 
 def _filtfilt(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -98,7 +105,7 @@ def _filtfilt(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
         return x.astype(np.float32)
     # scipy's default odd-extension padding, shortened for very short signals
     padlen = min(x.shape[-1] - 1, 3 * (2 * sos.shape[0] + 1))
-    y = _sig.sosfiltfilt(sos, x.astype(np.float64, copy=False), axis=-1, padlen=padlen)
+    y = _scipy_signal().sosfiltfilt(sos, x.astype(np.float64, copy=False), axis=-1, padlen=padlen)
     return y.astype(np.float32)
 
 
@@ -188,7 +195,7 @@ def mains_frequency(
     if n < int(2 * fs):
         return None
     nperseg = min(n, int(round(4 * fs)))  # 0.25 Hz resolution
-    freqs, psd = _sig.welch(
+    freqs, psd = _scipy_signal().welch(
         x[:, :n].astype(np.float64), fs=fs, nperseg=nperseg, axis=-1, detrend="linear"
     )
     psd = psd.mean(axis=0)
@@ -249,8 +256,8 @@ def remove_mains(
     sections = []
     k = 1
     while k * mains_hz < 0.95 * fs / 2 and (k == 1 or harmonics):
-        b, a = _sig.iirnotch(k * mains_hz, quality_factor, fs=fs)
-        sections.append(_sig.tf2sos(b, a))
+        b, a = _scipy_signal().iirnotch(k * mains_hz, quality_factor, fs=fs)
+        sections.append(_scipy_signal().tf2sos(b, a))
         k += 1
     sos = np.concatenate(sections, axis=0)
     return _filtfilt(sos, x)
@@ -272,7 +279,8 @@ def resample(signal: np.ndarray, fs: float, fs_new: float) -> np.ndarray:
     n_out = int(round(x.shape[-1] * fs_new / fs))
     if x.shape[-1] == 0:
         return np.zeros(x.shape[:-1] + (0,), dtype=np.float32)
-    y = _sig.resample_poly(x.astype(np.float64, copy=False), up, down, axis=-1, padtype="line")
+    x64 = x.astype(np.float64, copy=False)
+    y = _scipy_signal().resample_poly(x64, up, down, axis=-1, padtype="line")
     if y.shape[-1] < n_out:
         pad = [(0, 0)] * (y.ndim - 1) + [(0, n_out - y.shape[-1])]
         y = np.pad(y, pad, mode="edge")

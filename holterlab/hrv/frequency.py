@@ -33,6 +33,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from holterlab.hrv._spline import NotAKnotSpline, next_fast_len
 from holterlab.hrv.nn import as_nn_arrays
 from holterlab.hrv.time_domain import segment_stats
 from holterlab.params.hrv import HRVParams
@@ -64,9 +65,7 @@ class _NNInterpolator:
         self.gap_lo = times[gap - 1]
         self.gap_hi = times[gap]
         if nn.size >= 4:
-            from scipy.interpolate import CubicSpline
-
-            self.spline = CubicSpline(times, nn, bc_type="not-a-knot")
+            self.spline = NotAKnotSpline(times, nn)
 
     def __call__(self, t: np.ndarray) -> np.ndarray:
         t = np.clip(t, self.times[0], self.times[-1])
@@ -154,8 +153,6 @@ def long_term_spectrum(
     _interpolator: _NNInterpolator | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """PSD (ms²/Hz) of the whole NN series; returns ``(freqs_hz, psd)`` (empty if < 8 s)."""
-    from scipy.fft import next_fast_len
-
     nn, times, adj = as_nn_arrays(nn_ms, nn_times_s, adjacent)
     if nn.size == 0:
         return np.empty(0), np.empty(0)
@@ -163,7 +160,7 @@ def long_term_spectrum(
     if x.size < 32:
         return np.empty(0), np.empty(0)
     x = x - x.mean()
-    return _psd(x, rate_hz, next_fast_len(x.size, real=True), taper=False)
+    return _psd(x, rate_hz, next_fast_len(x.size), taper=False)
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,15 @@ class AnalysisParams(Params):
     chunk_s: float = param_field(
         1800.0, unit="s", min=60.0, max=86400.0, doc="signal chunk length for long recordings"
     )
+    in_memory_mb: float = param_field(
+        512.0,
+        unit="MB",
+        min=0.0,
+        max=1048576.0,
+        doc="a recording whose float32 signal fits in this many MB is read into memory once "
+        "and every stage works on that copy; longer ones are streamed chunk by chunk (0: "
+        "always stream). Results are identical either way",
+    )
     quality: QualityParams = param_field(QualityParams())
     detection: DetectionParams = param_field(DetectionParams())
     classification: ClassificationParams = param_field(ClassificationParams())

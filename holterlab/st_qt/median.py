@@ -2,9 +2,10 @@
 
 ST analysis must not distort the ST segment: instead of a high-pass filter, the baseline is
 removed with the knot method — one knot per beat at its PR segment (a short mean before the
-QRS), the baseline interpolated linearly between knots and subtracted. The signal is then
-low-passed and the normal beats of each window are aligned on their fiducial point and
-median-averaged per lead.
+QRS), the baseline interpolated linearly between knots and subtracted. The normal beats of
+each window are aligned on their fiducial point and median-averaged per lead, and the median
+beat is low-passed (zero phase). Only the samples of the averaged beats are processed
+(:mod:`holterlab.st_qt._kernels`), never the whole signal.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal as sps
+
+from holterlab.dsp.design import butter_sos, sosfiltfilt
+from holterlab.st_qt import _kernels as K
 
 __all__ = ["MedianBeats", "remove_baseline_knots", "median_beats", "PRE_MS", "POST_MS"]
 
@@ -70,28 +73,36 @@ def remove_baseline_knots(x: np.ndarray, fs: float, beats: np.ndarray) -> np.nda
         Float32 signal of the same shape with the baseline removed. Without at least two
         beats the median of each lead is subtracted.
     """
-    x = np.asarray(x, dtype=np.float32)
-    n = x.shape[1]
-    off = int(round(KNOT_MS * fs / 1000))
-    half = max(1, int(round(KNOT_WIDTH_MS * fs / 2000)))
-    knots = beats - off
-    knots = knots[(knots - half >= 0) & (knots + half < n)]
+    x = np.atleast_2d(np.asarray(x, dtype=np.float32))
+    knots, levels = _knot_levels(x, fs, beats)
     if knots.size < 2:
         return x - np.median(x, axis=1, keepdims=True)
-    csum = np.cumsum(np.pad(x, ((0, 0), (1, 0))), axis=1, dtype=np.float64)
-    levels = (csum[:, knots + half + 1] - csum[:, knots - half]) / (2 * half + 1)
-    t = np.arange(n)
+    t = np.arange(x.shape[1])
     out = np.empty_like(x)
     for lead in range(x.shape[0]):
         out[lead] = x[lead] - np.interp(t, knots, levels[lead]).astype(np.float32)
     return out
 
 
+def _knot_levels(x: np.ndarray, fs: float, beats: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Knot samples (one per beat, in its PR segment) and the mean signal level at each."""
+    n = x.shape[1]
+    off = int(round(KNOT_MS * fs / 1000))
+    half = max(1, int(round(KNOT_WIDTH_MS * fs / 2000)))
+    knots = np.asarray(beats, dtype=np.int64) - off
+    knots = knots[(knots - half >= 0) & (knots + half < n)]
+    if knots.size == 0:
+        return knots, np.zeros((x.shape[0], 0), dtype=np.float32)
+    around = knots[:, None] + np.arange(-half, half + 1)[None, :]
+    levels = x[:, around].mean(axis=2, dtype=np.float64).astype(np.float32)
+    return knots, levels
+
+
 def _lowpass(x: np.ndarray, fs: float, cutoff: float) -> np.ndarray:
-    if cutoff >= 0.45 * fs:
-        return x
-    sos = sps.butter(4, cutoff, btype="low", fs=fs, output="sos")
-    return sps.sosfiltfilt(sos, x, axis=1).astype(np.float32)
+    """Zero-phase 4th-order Butterworth low-pass along the last axis (float32)."""
+    if cutoff >= 0.45 * fs or x.shape[-1] < 32:
+        return x.astype(np.float32, copy=False)
+    return sosfiltfilt(butter_sos(4, cutoff, "lowpass", fs), x).astype(np.float32)
 
 
 def median_beats(
@@ -149,8 +160,6 @@ def median_beats(
     if inside.sum() < 2:
         return empty
     local = beats[inside] - offset
-    clean = remove_baseline_knots(x, fs, local)
-    clean = _lowpass(clean, fs, lowpass_hz)
 
     # usable beats: N with N neighbours (so the window is not distorted by ectopy)
     is_n = labels == "N"
@@ -169,19 +178,29 @@ def median_beats(
     if window_range is not None:
         keep = (win >= window_range[0]) & (win < window_range[1])
         idx, win = idx[keep], win[keep]
-    starts, meds, counts, rrs = [], [], [], []
-    bounds = np.flatnonzero(np.diff(win)) + 1
-    for group in np.split(np.arange(idx.size), bounds):
-        if group.size < min_beats:
-            continue
-        b = beats[idx[group]] - offset
-        seg = clean[:, b[:, None] + np.arange(-pre, post)[None, :]]  # (leads, beats, width)
-        meds.append(np.median(seg, axis=1))
-        starts.append(win[group[0]] * window_s)
-        counts.append(group.size)
-        rrs.append(float(np.mean(rr[idx[group]])))
-    if not meds:
+    bounds = np.concatenate(([0], np.flatnonzero(np.diff(win)) + 1, [idx.size]))
+    sizes = np.diff(bounds)
+    big = sizes >= min_beats
+    if not big.any():
         return empty
+    # keep only the groups with enough beats
+    members = np.repeat(big, sizes)
+    idx, win = idx[members], win[members]
+    sizes = sizes[big]
+    bounds = np.concatenate(([0], np.cumsum(sizes)))
+    knots, levels = _knot_levels(x, fs, local)
+    centres = beats[idx] - offset
+    if knots.size < 2:
+        clean = x - np.median(x, axis=1, keepdims=True)
+        knots = np.array([0, n - 1], dtype=np.int64)
+        levels = np.zeros((n_leads, 2), dtype=np.float32)
+    else:
+        clean = x
+    meds = K.median_segments(np.ascontiguousarray(clean), knots, levels, centres, bounds, pre, post)
+    meds = _lowpass(meds, fs, lowpass_hz)
+    starts = win[bounds[:-1]] * window_s
+    counts = sizes
+    rrs = np.add.reduceat(rr[idx], bounds[:-1]) / sizes
     return MedianBeats(
         np.asarray(starts, dtype=np.float64),
         np.asarray(meds, dtype=np.float32),

@@ -261,3 +261,17 @@ def test_envelope_flushes_tiny_states_to_zero_on_a_flat_signal():
     np.testing.assert_array_equal(ok, orf)
     assert np.all(sk[1] == 0.0)  # filter states flushed
     assert ok[:, -100:].max() < 1e-6 * ok.max()  # only the rounding rest of the moving sum
+
+
+@pytest.mark.parametrize("width", [1, 2, 5, 17])
+def test_running_max_kernel_equals_reference_and_scipy(width):
+    from scipy.ndimage import maximum_filter1d
+
+    rng = np.random.default_rng(width)
+    vals = rng.normal(size=(3, 200))
+    vals[1, 50:80] = 1.0  # plateaus (ties)
+    ref = R.running_max(vals, width)
+    np.testing.assert_array_equal(K.running_max(vals, width), ref)
+    origin = (width - 1) // 2
+    scipy_ref = maximum_filter1d(vals, size=width, axis=1, mode="nearest", origin=origin)
+    np.testing.assert_array_equal(ref, scipy_ref)
