@@ -2,9 +2,15 @@
 
 Every lead is cut into segments of ``QualityParams.segment_s`` seconds on a fixed grid from
 the first sample, and each segment gets flags (:data:`FLAT`, :data:`SATURATED`,
-:data:`MISSING`, :data:`NOISY`, :data:`SEVERE_NOISE`) and a signal-to-noise ratio (QRS slope
-over background slope). A segment is *usable* unless it is flat, saturated, missing or
-severely noisy. Time where no lead is usable is *excluded*: detection finds no beats there,
+:data:`MISSING`, :data:`NOISY`, :data:`SEVERE_NOISE`, :data:`NO_ECG`) and a signal-to-noise
+ratio (QRS slope over background slope). A segment is *usable* unless it is flat, saturated,
+missing, severely noisy or shows no ECG at all. The no-ECG test (signal-quality indices of
+the Clifford/Li/Behar family, on the segment's own samples, then medians over
+``ecg_window_s``) rejects leads whose QRS band (5-30 Hz) carries no QRS-sized deflections
+(baseline wander, electrode noise) or carries mostly high-frequency, non-spiky content (muscle
+noise: high ~40 Hz-to-QRS-band ratio and low kurtosis); ECG is spiky in that band whatever
+the rhythm, so atrial fibrillation, flutter waves or noisy but readable ECG stay usable.
+Time where no lead is usable is *excluded*: detection finds no beats there,
 rhythm analysis does not count it (no pause or asystole is reported across it), and it is
 reported as noise (:meth:`QualityResult.noise_events`, ``noise_pct``).
 
@@ -12,8 +18,8 @@ reported as noise (:meth:`QualityResult.noise_events`, ``noise_pct``).
 >>> q.analysable_s, q.noise_pct, q.excluded_intervals()  # doctest: +SKIP
 
 Amplitude matters only through the millivolt thresholds of :class:`QualityParams`
-(``flat_mv``, ``max_abs_mv``); the noise measure is a ratio and does not depend on gain or
-polarity.
+(``flat_mv``, ``max_abs_mv``, ``qrs_min_mv``); the other measures are ratios and do not
+depend on gain or polarity.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ __all__ = [
     "NOISY",
     "MISSING",
     "SEVERE_NOISE",
+    "NO_ECG",
     "UNUSABLE",
 ]
 
@@ -51,8 +58,12 @@ NOISY = 4
 MISSING = 8
 #: Signal-to-noise ratio below ``unusable_snr``: unusable.
 SEVERE_NOISE = 16
+#: No QRS complexes: a QRS band that is not spiky and either tiny (below ``qrs_min_mv``:
+#: baseline wander or amplifier noise only) or dominated by high-frequency content (muscle
+#: noise, where no lead shows ECG): no ECG to analyse.
+NO_ECG = 32
 #: Flags that make a segment of a lead unusable.
-UNUSABLE = FLAT | SATURATED | MISSING | SEVERE_NOISE
+UNUSABLE = FLAT | SATURATED | MISSING | SEVERE_NOISE | NO_ECG
 
 _FLAG_NAMES = {
     FLAT: "flat",
@@ -60,6 +71,7 @@ _FLAG_NAMES = {
     NOISY: "noisy",
     MISSING: "missing",
     SEVERE_NOISE: "severe_noise",
+    NO_ECG: "no_ecg",
 }
 
 ProgressArg = bool | Callable[[float], None] | None
@@ -275,6 +287,18 @@ class _Geometry:
     lag: int
     dec: int
     run_len: int
+    qrs_w: int
+    qrs_lag: int
+    hf_k: int
+
+
+#: Boxcar length (s) and difference lag (s) of the QRS-band signal of the no-ECG test, and the
+#: frequency (Hz) the high-frequency filter aims at (its lag is fs / (2 * that), >= 1 sample).
+_QRS_BOX_S = 0.025
+_QRS_LAG_S = 0.020
+_HF_PEAK_HZ = 45.0
+#: Columns of the raw statistics (see :func:`holterlab._quality_kernels.quality_stats`).
+_N_STATS = 8
 
 
 def _geometry(fs: float, params: QualityParams) -> _Geometry:
@@ -282,23 +306,46 @@ def _geometry(fs: float, params: QualityParams) -> _Geometry:
     lag = max(1, int(round(params.noise_band_ms * fs / 1000.0)))
     dec = max(1, int(round(fs / 50.0)))
     run_len = max(2, int(round(params.saturation_ms * fs / 1000.0)))
-    return _Geometry(seg_len, lag, dec, run_len)
+    qrs_w = max(1, int(round(_QRS_BOX_S * fs)))
+    qrs_lag = max(1, int(round(_QRS_LAG_S * fs)))
+    hf_k = max(1, int(round(fs / (2.0 * _HF_PEAK_HZ))))
+    return _Geometry(seg_len, lag, dec, run_len, qrs_w, qrs_lag, hf_k)
 
 
 def _stats(x: np.ndarray, fs: float, params: QualityParams) -> np.ndarray:
-    """Raw per-segment statistics (n_leads, n_seg, 5) of a block starting on the grid."""
-    from holterlab.beats._kernels import segment_stats
+    """Raw per-segment statistics (n_leads, n_seg, 8) of a block starting on the grid."""
+    from holterlab._quality_kernels import quality_stats
 
     geo = _geometry(fs, params)
     n_seg = -(-x.shape[1] // geo.seg_len)
-    out = np.zeros((x.shape[0], n_seg, 5), dtype=np.float64)
+    out = np.zeros((x.shape[0], n_seg, _N_STATS), dtype=np.float64)
     if n_seg:
-        segment_stats(x, geo.seg_len, geo.lag, geo.dec, geo.run_len, params.max_abs_mv, out)
+        quality_stats(
+            x, geo.seg_len, geo.lag, geo.dec, geo.run_len, params.max_abs_mv,
+            geo.qrs_w, geo.qrs_lag, geo.hf_k, out,
+        )  # fmt: skip
     return out
+
+
+def _window_segments(window_s: float, segment_s: float) -> int:
+    """Odd number of segments closest to ``window_s`` (at least 1)."""
+    n = max(1, int(round(window_s / segment_s)))
+    return n if n % 2 == 1 else n + 1
 
 
 def _running_median(values: np.ndarray, size: int) -> np.ndarray:
     """Centred running median along the last axis ignoring NaN (window clipped at edges)."""
+    from holterlab._quality_kernels import running_nanmedian
+
+    v = np.asarray(values, dtype=np.float64)
+    if v.shape[-1] == 0:
+        return v.copy()
+    flat = np.ascontiguousarray(v.reshape(-1, v.shape[-1]))
+    return running_nanmedian(flat, int(size)).reshape(v.shape)
+
+
+def _running_median_reference(values: np.ndarray, size: int) -> np.ndarray:
+    """Plain numpy version of :func:`_running_median` (nanmedian over sliding windows)."""
     half = size // 2
     n = values.shape[-1]
     if n == 0:
@@ -310,6 +357,28 @@ def _running_median(values: np.ndarray, size: int) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         return np.nanmedian(windows, axis=-1)
+
+
+def _no_ecg(stats: np.ndarray, hard: np.ndarray, params: QualityParams, seg_s: float):
+    """(n_leads, n_seg) bool: the lead shows no QRS complexes (see :class:`QualityParams`).
+
+    Per-segment QRS-band amplitude, kurtosis and high-frequency ratio are replaced by their
+    running medians over ``ecg_window_s`` (hard-flagged segments ignored), so a pause or a
+    short burst of noise does not decide alone.
+    """
+    size = _window_segments(params.ecg_window_s, seg_s)
+    top, kurt, hf = (
+        _running_median(np.where(hard, np.nan, stats[..., c]), size) for c in (5, 6, 7)
+    )
+    with np.errstate(invalid="ignore"):
+        too_small = (top < params.qrs_min_mv) & (kurt < params.ecg_kurtosis)
+        muscle = (hf > params.hf_ratio_max) & (kurt < params.ecg_kurtosis)
+    # muscle-like content rules a lead out only where no lead shows ECG: ECG under heavy
+    # muscle noise on one lead still helps the multi-lead detector (its weight follows
+    # its SNR), while a recording of noise alone must not yield beats
+    usable = ~hard & ~too_small
+    muscle_everywhere = np.all(muscle | ~usable, axis=0, keepdims=True)
+    return ~hard & (too_small | (muscle & muscle_everywhere))
 
 
 def _result(
@@ -334,6 +403,7 @@ def _result(
     noisy = ~hard & (snr < params.noisy_snr)
     flags[noisy] |= NOISY
     flags[~hard & (snr < params.unusable_snr)] |= SEVERE_NOISE
+    flags[_no_ecg(stats, hard, params, geo.seg_len / fs)] |= NO_ECG
     return QualityResult(
         fs=fs,
         n_samples=int(n_samples),
@@ -414,5 +484,9 @@ def quality_recording(
             update(min(n, i0 + step))
     finally:
         close()
-    stats = np.concatenate(parts, axis=1) if parts else np.zeros((len(idx), 0, 5), dtype=np.float64)
+    stats = (
+        np.concatenate(parts, axis=1)
+        if parts
+        else np.zeros((len(idx), 0, _N_STATS), dtype=np.float64)
+    )
     return _result(stats, fs, n, params, [recording.leads[i] for i in idx])

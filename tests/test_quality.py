@@ -13,6 +13,7 @@ from holterlab.params.detection import QualityParams
 from holterlab.quality import (
     FLAT,
     MISSING,
+    NO_ECG,
     NOISY,
     SATURATED,
     SEVERE_NOISE,
@@ -181,3 +182,102 @@ def test_segment_length_follows_params(rec118):
     q = signal_quality(x, fs, params=QualityParams(segment_s=5.0))
     assert q.segment_samples == int(5 * fs) and q.n_segments == 24
     assert q.segment_bounds()[-1, 1] == x.shape[1]
+
+
+# ---------------------------------------------------------------------- no ECG at all
+def _nstdb_excerpt(name: str, start_s: float, stop_s: float):
+    rec = holterlab.read(NSTDB / f"{name}.hea")
+    return rec.get(start=start_s, stop=stop_s), rec.fs
+
+
+@pytest.mark.parametrize("name", ["bw", "ma"])
+def test_noise_only_records_are_excluded(name):
+    # NSTDB noise records: baseline wander (bw) and muscle artefact (ma), no ECG at all
+    x, fs = _nstdb_excerpt(name, 600.0, 1080.0)
+    q = signal_quality(x, fs)
+    assert q.noise_pct >= 95.0
+    assert q.analysable_s <= 0.05 * q.duration_s
+    assert np.mean((q.flags & NO_ECG).any(axis=0)) >= 0.95
+    (event,) = q.noise_events()
+    assert event.type == "noise" and event.detail["segments"]["no_ecg"] >= 0.95 * q.n_segments
+
+
+def test_noise_only_record_yields_no_beats():
+    x, fs = _nstdb_excerpt("bw", 0.0, 300.0)
+    assert holterlab.detect_beats(x, fs).size <= 5
+
+
+@pytest.mark.parametrize("name", ["118e24", "118e12"])
+def test_ecg_with_noise_stays_analysable(name):
+    x, fs = _nstdb_excerpt(name, 240.0, 720.0)  # clean minute, then two noise bursts
+    q = signal_quality(x, fs)
+    assert q.analysable_s >= 0.95 * q.duration_s
+    assert not (q.flags & NO_ECG).all(axis=0).any()
+
+
+@pytest.mark.parametrize("record", [108, 203, 207])
+def test_ds1_records_keep_their_analysable_time(record):
+    # 108 and 203: noisy, low-amplitude ECG; 207: ventricular flutter (no sharp QRS)
+    rec = holterlab.read(MITDB / f"{record}.hea")
+    q = quality_recording(rec)
+    assert q.analysable_s >= 0.98 * q.duration_s
+
+
+def test_ecg_buried_under_baseline_wander_is_kept(rec118):
+    x, fs = rec118
+    bw, fs_bw = _nstdb_excerpt("bw", 0.0, 120.0)
+    assert fs_bw == fs
+    q = signal_quality(x + 3.0 * bw, fs)  # wander only: the QRS band is untouched
+    assert q.segment_usable.all()
+
+
+def test_no_ecg_thresholds_follow_params():
+    x, fs = _nstdb_excerpt("ma", 0.0, 120.0)
+    off = QualityParams(qrs_min_mv=0.0, hf_ratio_max=100.0)
+    assert not (signal_quality(x, fs, params=off).flags & NO_ECG).any()
+    strict = QualityParams(qrs_min_mv=5.0)
+    assert (signal_quality(x, fs, params=strict).flags & NO_ECG).all()
+
+
+def test_no_ecg_is_chunk_size_independent():
+    rec = holterlab.read(NSTDB / "ma.hea")
+    whole = signal_quality(rec.get(stop=600.0), rec.fs)
+    q = quality_recording(rec, chunk_s=37.0)
+    n = whole.n_segments - 8  # the end of the excerpt sees fewer neighbours
+    np.testing.assert_array_equal(q.flags[:, :n], whole.flags[:, :n])
+
+
+def test_quality_kernel_equals_references():
+    from holterlab._quality_kernels import N_ECG_STATS, ecg_stats_reference, quality_stats
+    from holterlab.beats._kernels import segment_stats
+
+    rng = np.random.default_rng(3)
+    x = np.cumsum(rng.standard_normal((2, 2345)), axis=1).astype(np.float32)
+    x[0, 100:130] = np.nan
+    x[0, 900:960] = 20.0  # clipped plateau
+    x[1, 700:1600] = np.inf  # a whole segment (and more) unusable
+    x[1, 2000:] = 0.5  # constant: no QRS-band activity
+    for seg_len, w, lag, k in [(500, 9, 7, 4), (360, 6, 5, 3), (100, 1, 1, 1), (7, 3, 3, 2)]:
+        n_seg = -(-x.shape[1] // seg_len)
+        out = np.zeros((2, n_seg, 5 + N_ECG_STATS))
+        quality_stats(x, seg_len, 3, 5, 10, 1e4, w, lag, k, out)
+        base = np.zeros((2, n_seg, 5))
+        segment_stats(x, seg_len, 3, 5, 10, 1e4, base)
+        np.testing.assert_array_equal(out[..., :5], base)
+        ref = ecg_stats_reference(x, seg_len, w, lag, k)
+        np.testing.assert_allclose(out[..., 5:], ref, rtol=1e-7, atol=1e-9, equal_nan=True)
+        if seg_len == 500:
+            assert np.isnan(ref[1, 2]).all() and ref[1, 4, 1] == 0.0
+
+
+def test_running_median_equals_reference():
+    from holterlab.quality import _running_median, _running_median_reference
+
+    rng = np.random.default_rng(5)
+    v = rng.standard_normal((3, 200))
+    v[0, 10:40] = np.nan
+    v[1, :] = np.nan
+    v[2, ::3] = np.nan
+    for size in (1, 5, 15, 401):
+        np.testing.assert_array_equal(_running_median(v, size), _running_median_reference(v, size))
+    assert _running_median(np.zeros((2, 0)), 5).shape == (2, 0)

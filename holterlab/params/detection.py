@@ -31,10 +31,17 @@ class QualityParams(Params):
       rail), or beyond ``max_abs_mv``;
     * *noisy* when the ratio of QRS slope to background slope (the signal-to-noise ratio of a
       band-limited derivative, QRS level taken over ``reference_segments`` segments around
-      it) is below ``noisy_snr``, and *unusable noise* below ``unusable_snr``.
+      it) is below ``noisy_snr``, and *unusable noise* below ``unusable_snr``;
+    * *no ECG* when it shows no QRS complexes over ``ecg_window_s`` (medians of per-segment
+      values): its QRS band (5-30 Hz) is not spiky (kurtosis below ``ecg_kurtosis``) and
+      either its amplitude is below ``qrs_min_mv`` (baseline wander, amplifier noise) or
+      its high-frequency (~40 Hz) content exceeds ``hf_ratio_max`` times its QRS-band
+      content (muscle noise) — the latter only where no lead shows ECG, since ECG under
+      heavy muscle noise still helps the multi-lead detector.
 
-    A segment is *unusable* when it is missing, flat, saturated or unusable noise. Time where
-    no lead is usable is excluded from detection and analysis and reported as noise.
+    A segment is *unusable* when it is missing, flat, saturated, unusable noise or no ECG.
+    Time where no lead is usable is excluded from detection and analysis and reported as
+    noise.
     """
 
     stage = "quality"
@@ -97,6 +104,39 @@ class QualityParams(Params):
     )
     min_event_s: float = param_field(
         4.0, unit="s", min=0.0, max=3600.0, doc="shortest excluded stretch reported as an event"
+    )
+    qrs_min_mv: float = param_field(
+        0.06,
+        unit="mV",
+        min=0.0,
+        max=10.0,
+        doc="a lead whose QRS-band amplitude (median over ecg_window_s of segment maxima) is "
+        "below this while its QRS band is not spiky (kurtosis below ecg_kurtosis) shows no "
+        "ECG (baseline wander or amplifier noise only). Kept low so that low-voltage ECG "
+        "(a quarter of the usual gain) stays usable",
+    )
+    hf_ratio_max: float = param_field(
+        1.1,
+        min=0.0,
+        max=100.0,
+        doc="a lead whose high-frequency (~40 Hz) to QRS-band rms ratio is above this and whose "
+        "QRS-band kurtosis is below ecg_kurtosis (medians over ecg_window_s) shows muscle "
+        "noise, not ECG",
+    )
+    ecg_kurtosis: float = param_field(
+        8.0,
+        min=0.0,
+        max=100.0,
+        doc="QRS-band kurtosis above which a lead is spiky enough to be ECG whatever its "
+        "high-frequency content (Gaussian noise: 3; clean ECG: 8-25)",
+    )
+    ecg_window_s: float = param_field(
+        30.0,
+        unit="s",
+        min=0.0,
+        max=600.0,
+        doc="window of the medians of the no-ECG test (pauses and asystole shorter than half "
+        "of it stay analysable)",
     )
 
     def validate(self) -> None:
