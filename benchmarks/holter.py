@@ -41,14 +41,14 @@ print(json.dumps({"time": dt, "peak_mb": peak}))
 #: truth event type -> holterlab event types that count as finding it
 EVENT_MAP = {
     "af": ("af",),
-    "afl": ("afl", "af"),
+    "afl": ("afl",),
     "vt": ("vt",),
     "ivr": ("ivr",),
     "svt": ("svt",),
     "bigeminy": ("v_bigeminy",),
     "trigeminy": ("v_trigeminy",),
     "couplet": ("v_couplet",),
-    "triplet": ("v_triplet", "vt"),
+    "triplet": ("v_triplet",),
     "pause": ("pause",),
     "brady": ("brady",),
     "tachy": ("tachy",),

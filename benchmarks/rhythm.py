@@ -86,13 +86,8 @@ def synth_truth(hours: float = 12.0, seeds=(1, 2)) -> None:
     from holterlab.synth import SynthParams, build_schedule, build_truth
 
     print(f"== holterlab.synth showcase, {hours:g} h x {len(seeds)} seeds, truth beats")
-    print("   (runs >= 4 beats as in the synthesiser; brady/tachy min 20 s; AFL excluded)")
-    params = RhythmParams.from_dict(
-        {
-            "ectopy": {"run_min_beats": 4},
-            "rate": {"brady_min_duration_s": 20, "tachy_min_duration_s": 20},
-        }
-    )
+    print("   (default params: one event convention on both sides; AFL excluded from AF +P)")
+    params = RhythmParams()
     kinds = {
         "af": ["af"],
         "vt": ["vt"],
@@ -124,8 +119,9 @@ def synth_truth(hours: float = 12.0, seeds=(1, 2)) -> None:
         rep = evaluate_episodes(pairs[kind], learning_s=0.0, exclude=excl if kind == "af" else None)
         print(f"   {kind:10s} {_fmt(rep.gross)}")
     print("   (af+afl: AF events against truth AF and flutter together, for +P)")
-    print("   (definitions differ for trigeminy +P: random PVCs form trigeminy the truth does")
-    print("    not list; brady/tachy: the truth ramps in and out and lists sinus episodes only)")
+    print("   (no atrial activity here: flutter with variable conduction reads as AF, 2:1")
+    print("    flutter as tachycardia; tests/rhythm/test_synth_truth.py gives the hook a perfect")
+    print("    AtrialActivity and checks every type >= 95/95)")
 
 
 def seven_days_speed() -> None:

@@ -26,6 +26,14 @@ class RateParams(Params):
     ``minmax_beats`` consecutive RR intervals. The mean rate is beats per analysable minute.
     Brady/tachy episodes use a centred ``episode_average_beats``-interval running rate that
     stays below ``brady_bpm`` (above ``tachy_bpm``) for at least the minimum duration.
+
+    Convention (as clinical Holter reports): brady- and tachycardia are *sinus* rate episodes.
+    With ``rate_episodes_exclude_arrhythmia`` (default) beats inside AF/flutter episodes and
+    inside VT/IVR/SVT/slow-S runs never belong to a brady/tachy episode: AF with a fast
+    ventricular response is reported as AF (with its rate), 2:1 flutter as flutter, a VT run as
+    VT, not also as "tachycardia". An ectopic run of at most ``rate_episodes_bridge_s`` inside
+    a sinus brady/tachycardia does not split it (its beats are skipped); AF/flutter episodes
+    always end it. The holterlab.synth truth follows the same convention.
     """
 
     stage = "rhythm.rate"
@@ -65,6 +73,17 @@ class RateParams(Params):
         min=2.0,
         max=120.0,
         doc="longer RR intervals are left out of rate averages (they still count as pauses)",
+    )
+    rate_episodes_exclude_arrhythmia: bool = param_field(
+        True,
+        doc="brady/tachy episodes leave out AF/flutter episodes and VT/IVR/SVT runs (sinus only)",
+    )
+    rate_episodes_bridge_s: float = param_field(
+        30.0,
+        unit="s",
+        min=0.0,
+        max=3600.0,
+        doc="an ectopic run up to this long inside a brady/tachy episode does not split it",
     )
 
     def validate(self) -> None:
@@ -106,20 +125,34 @@ class PauseParams(Params):
 class EctopyParams(Params):
     """Ventricular (V) and supraventricular (S) ectopy.
 
-    Consecutive ectopic beats of one class form a run: 1 = isolated, 2 = couplet,
-    3 = triplet. Runs of at least ``run_min_beats`` (default 3: the clinical definition of
-    non-sustained VT, and the EC57 "run") are classified by their rate (mean of the RR
-    intervals inside the run): V runs at or above ``vt_rate_bpm`` are VT, slower ones IVR; S
-    runs at or above ``svt_rate_bpm`` are SVT, slower ones ``s_run``. With the default a
-    triplet is also a run. Bigeminy (trigeminy) is a chain of at least
+    Run convention (one convention for the detector and the holterlab.synth truth): maximal
+    sequences of consecutive ectopic beats of one class are counted by length. 1 = isolated,
+    2 = **couplet**, 3 = **triplet**, and ``run_min_beats`` (default **4**) or more = a
+    **run**, classified by its rate (mean of the RR intervals inside it): V runs at or above
+    ``vt_rate_bpm`` are **VT** (non-sustained while shorter than 30 s), slower V runs
+    **IVR** (idioventricular / accelerated idioventricular rhythm); S runs at or above
+    ``svt_rate_bpm`` are **SVT**, slower ones ``s_run``. So a triplet is always reported as a
+    triplet, never also as VT, as in Holter reports that list couplets, triplets and runs
+    (>= 4 beats) separately. Set ``run_min_beats=3`` for the MIT-BIH / EC57 convention, in
+    which every run of three or more ectopic beats is a run (VT when fast) and triplets are
+    still counted in ``triplets``. Bigeminy (trigeminy) is a chain of at least
     ``bigeminy_min_cycles`` (``trigeminy_min_cycles``) isolated ectopic beats each separated
     from the next by exactly one (two) N beats. S beats inside AF/flutter episodes are not
-    counted as S ectopy (AF takes precedence).
+    counted as S ectopy (AF takes precedence). With ``fusion_in_runs`` F beats within a
+    sequence of V and F beats holding at least two V beats count as beats of the run.
     """
 
     stage = "rhythm.ectopy"
     run_min_beats: int = param_field(
-        3, unit="beats", min=3, max=20, doc="shortest run classified as VT/IVR or SVT"
+        4,
+        unit="beats",
+        min=3,
+        max=20,
+        doc="shortest run classified as VT/IVR or SVT (3-beat runs are triplets)",
+    )
+    fusion_in_runs: bool = param_field(
+        True,
+        doc="F (fusion) beats between V beats belong to the ventricular run (>= 2 V beats)",
     )
     vt_rate_bpm: float = param_field(
         100.0, unit="bpm", min=40.0, max=300.0, doc="V runs at or above this rate are VT"
@@ -176,6 +209,28 @@ class AFParams(Params):
     )
     max_rr_s: float = param_field(
         3.0, unit="s", min=1.0, max=10.0, doc="longer RR intervals are left out (pauses)"
+    )
+    return_cycle_mad: float = param_field(
+        0.06,
+        min=0.0,
+        max=0.5,
+        doc="S-to-N return cycles this regular (MAD / median) mark sinus rhythm with APCs; 0: off",
+    )
+    return_cycle_count: int = param_field(
+        8, unit="beats", min=4, max=64, doc="consecutive return cycles in that test"
+    )
+    return_cycle_ratio: float = param_field(
+        2.0,
+        min=1.0,
+        max=10.0,
+        doc="those return cycles must be this many times the coupling interval (prematurity)",
+    )
+    return_cycle_spacing: int = param_field(
+        4,
+        unit="beats",
+        min=2,
+        max=64,
+        doc="those return cycles must span at most this many beats per S beat (dense APCs)",
     )
     afl_min_atrial_bpm: float = param_field(
         240.0, unit="bpm", min=150.0, max=400.0, doc="flutter atrial rate, lower bound"

@@ -125,7 +125,7 @@ class SynthParams(Params):
     pause_min_s: float = param_field(2.2, unit="s", min=1.0, max=20.0, doc="shortest sinus arrest")
     pause_max_s: float = param_field(3.5, unit="s", min=1.0, max=20.0, doc="longest sinus arrest")
     pause_threshold_s: float = param_field(
-        2.0, unit="s", min=1.0, max=20.0, doc="every RR above this is listed as a pause"
+        2.0, unit="s", min=1.0, max=20.0, doc="every RR at or above this is listed as a pause"
     )
 
     # ---------------------------------------------------------------- ST episodes

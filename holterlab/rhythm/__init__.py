@@ -90,6 +90,11 @@ def analyze_rhythm(
 ) -> RhythmResult:
     """Rhythm and event analysis of a beat sequence.
 
+    Event conventions: ectopic beats of one class in a row are couplets (2), triplets (3) and
+    runs (>= ``ectopy.run_min_beats``, default 4: VT/IVR, SVT/slow S run); brady/tachycardia
+    are sinus rate episodes that leave out AF/flutter episodes and ectopic runs (see
+    :class:`holterlab.params.rhythm.RhythmParams`).
+
     Parameters
     ----------
     beats
@@ -127,7 +132,16 @@ def analyze_rhythm(
     running = running_rate(series, p.rate)
     hr = heart_rate_summary(series, p.rate, running)
     day, night = day_night(series, p.rate, running)
-    rate_events = rate_episodes(series, p.rate)
+    breaking: list[tuple[float, float]] = []
+    skipped: list[tuple[float, float]] = []
+    if p.rate.rate_episodes_exclude_arrhythmia:
+        # brady/tachy are sinus episodes: AF/flutter ends them, short ectopic runs are skipped
+        breaking = list(af_spans)
+        for e in ectopy_events:
+            if e.type in ("vt", "ivr", "svt", "s_run"):
+                short = e.end_s - e.start_s <= p.rate.rate_episodes_bridge_s
+                (skipped if short else breaking).append((e.start_s, e.end_s))
+    rate_events = rate_episodes(series, p.rate, exclude=breaking, skip=skipped)
     code = effective_codes(series, af_spans)
     hourly = hourly_table(
         series,

@@ -2,15 +2,19 @@
 
 Definitions (:class:`holterlab.params.rhythm.EctopyParams`)
 -----------------------------------------------------------
-* A *run* is a maximal sequence of consecutive beats of one class (V or S) within an
-  analysable segment (excluded time breaks a run). Length 1 is an isolated ectopic beat, 2 a
-  couplet, 3 a triplet.
-* Runs of at least ``run_min_beats`` (default 3, the clinical definition of non-sustained VT
-  and the EC57 "run") are classified by their rate, ``60 * (n - 1) / (t_last - t_first)``
-  (the mean of the RR intervals inside the run): V runs at or above ``vt_rate_bpm`` are
-  ``vt``, slower V runs ``ivr``; S runs at or above ``svt_rate_bpm`` are ``svt``, slower S
-  runs ``s_run``. With the default a triplet is reported as a run event (and still counted
-  in ``triplets``).
+* Consecutive beats of one class (V or S) within an analysable segment (excluded time
+  breaks them) are counted by length: 1 = isolated ectopic beat, 2 = couplet, 3 = triplet,
+  ``run_min_beats`` (default 4) or more = a run. One convention is used here and in the
+  holterlab.synth truth: a triplet is a triplet (``v_triplet`` / ``s_triplet`` event), never
+  also VT; runs of >= 4 beats are VT/IVR (SVT/s_run). ``run_min_beats=3`` gives the MIT-BIH /
+  EC57 convention (every run of >= 3 is a run; triplets are still counted in ``triplets``).
+* Fusion beats (F) inside a sequence of V and F beats holding at least two V beats count as
+  beats of that ventricular run (``fusion_in_runs``, default on): idioventricular rhythm
+  often starts, ends or alternates with fusion beats. Runs of one V beat and F beats are
+  not runs (the V beat is isolated).
+* Runs are classified by their rate, ``60 * (n - 1) / (t_last - t_first)`` (the mean of the
+  RR intervals inside the run): V runs at or above ``vt_rate_bpm`` are ``vt``, slower V runs
+  ``ivr``; S runs at or above ``svt_rate_bpm`` are ``svt``, slower S runs ``s_run``.
 * Bigeminy: at least ``bigeminy_min_cycles`` isolated ectopic beats, each separated from the
   next by exactly one N beat (N V N V N V); trigeminy: by exactly two N beats
   (N N V N N V N N V). An episode runs from the N beat(s) opening the first cycle to the last
@@ -58,6 +62,21 @@ def _class_ectopy(
     fast_rate = p.vt_rate_bpm if label == "V" else p.svt_rate_bpm
     fast_type, slow_type = ("vt", "ivr") if label == "V" else ("svt", "s_run")
     first, last = runs_of(code == target, seg)
+    if label == "V" and p.fusion_in_runs:
+        # fusion beats are partly ventricular: inside a run of V and F beats holding at least
+        # two V beats they belong to the run (AIVR often starts and ends with fusion beats)
+        is_v = code == target
+        ff, fl = runs_of(is_v | (code == CODE["F"]), seg)
+        cv = np.concatenate([[0], np.cumsum(is_v)])
+        multi_v = (cv[fl + 1] - cv[ff]) >= 2
+        # V beats outside such runs keep their own (V-only) runs
+        inside = np.zeros(code.size + 1, dtype=np.int64)
+        np.add.at(inside, ff[multi_v], 1)
+        np.add.at(inside, fl[multi_v] + 1, -1)
+        covered = np.cumsum(inside)[:-1] > 0
+        keep = ~covered[first]
+        first = np.sort(np.concatenate([first[keep], ff[multi_v]]))
+        last = np.sort(np.concatenate([last[keep], fl[multi_v]]))
     length = last - first + 1
     events: list[Event] = []
     span = t[last] - t[first]

@@ -56,12 +56,14 @@ def find_pauses(
         return []
     rr = np.diff(t)
     same = seg[1:] == seg[:-1]
-    idx = np.flatnonzero(same & (rr >= p.pause_s))  # pause between beats idx and idx+1
+    # RR >= pause_s, tolerant of rounding in sample / fs (1 us, far below one sample)
+    long_rr = rr >= p.pause_s - 1e-6
+    idx = np.flatnonzero(same & long_rr)  # pause between beats idx and idx+1
     if idx.size == 0:
         return []
     mid = 0.5 * (t[idx] + t[idx + 1])
     in_af = _in_spans(mid, af_spans or [])
-    nn = same & (code[1:] == _N) & (code[:-1] == _N) & (rr < p.pause_s)
+    nn = same & (code[1:] == _N) & (code[:-1] == _N) & ~long_rr
     events = []
     for i, af in zip(idx.tolist(), in_af.tolist(), strict=True):
         r = float(rr[i])

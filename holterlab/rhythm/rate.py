@@ -18,7 +18,10 @@ Conventions
   partial), else hours from the start.
 * Brady/tachycardia: a centred running rate over ``episode_average_beats`` RR intervals
   below ``brady_bpm`` (above ``tachy_bpm``) for at least the minimum duration, within
-  analysable time. Whatever the rhythm (sinus, AF, ...): they are rate episodes.
+  analysable time. They are *sinus* rate episodes: beats inside the ``exclude`` spans given
+  to :func:`rate_episodes` (by :func:`holterlab.rhythm.analyze_rhythm`: AF/flutter episodes
+  and VT/IVR/SVT/slow-S runs, unless ``rate_episodes_exclude_arrhythmia`` is off) never
+  belong to one, so AF with a fast ventricular response is AF, not also tachycardia.
 """
 
 from __future__ import annotations
@@ -292,21 +295,41 @@ def _centred_rate(series: BeatSeries, k: int, max_rr_s: float) -> np.ndarray:
     return out
 
 
-def rate_episodes(series: BeatSeries, params: RateParams | None = None) -> list[Event]:
+def _inside(t: np.ndarray, spans: list[tuple[float, float]]) -> np.ndarray:
+    """Which times lie in any of the closed ``spans``."""
+    out = np.zeros(t.size, dtype=bool)
+    for a, b in spans:
+        out[np.searchsorted(t, a, side="left") : np.searchsorted(t, b, side="right")] = True
+    return out
+
+
+def rate_episodes(
+    series: BeatSeries,
+    params: RateParams | None = None,
+    *,
+    exclude: list[tuple[float, float]] | None = None,
+    skip: list[tuple[float, float]] | None = None,
+) -> list[Event]:
     """Bradycardia and tachycardia episodes (``brady`` / ``tachy`` events).
 
     ``rate_bpm`` is the mean rate of the episode (beats per minute of episode time) and
-    ``detail`` holds the extreme running rate (``min_rate_bpm`` / ``max_rate_bpm``).
+    ``detail`` holds the extreme running rate (``min_rate_bpm`` / ``max_rate_bpm``). Beats in
+    the ``exclude`` spans (seconds, closed; e.g. AF episodes) belong to no episode: an
+    episode never spans them. Beats in the ``skip`` spans (short ectopic runs) belong to no
+    episode either, but an episode may continue across them.
     """
     p = params or RateParams()
     rate = _centred_rate(series, p.episode_average_beats, p.max_rr_s)
     t = series.t
+    allowed = ~_inside(t, exclude or [])
+    kept = np.flatnonzero(~_inside(t, skip or []))  # beats that take part
     events: list[Event] = []
     for kind, mask, min_dur in (
-        ("brady", rate < p.brady_bpm, p.brady_min_duration_s),
-        ("tachy", rate > p.tachy_bpm, p.tachy_min_duration_s),
+        ("brady", (rate < p.brady_bpm) & allowed, p.brady_min_duration_s),
+        ("tachy", (rate > p.tachy_bpm) & allowed, p.tachy_min_duration_s),
     ):
-        first, last = runs_of(mask, series.seg)
+        first, last = runs_of(mask[kept], series.seg[kept])
+        first, last = kept[first], kept[last]
         for a, b in zip(first, last, strict=True):
             start, end = float(t[a]), float(t[b])
             if end - start < min_dur or b == a:

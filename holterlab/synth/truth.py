@@ -5,7 +5,7 @@
   ``(VT``, ``(SVTA``, ``(IVR``, ``(B`` (bigeminy), ``(T`` (trigeminy), ``(SBR``.
 * Events (a list of dictionaries, written as ``NAME.truth.json``): ``type``, ``start_s``,
   ``end_s`` and attributes. Types: rhythm episodes ``af afl vt svt ivr bigeminy trigeminy
-  brady tachy`` (``beats``, ``rate_bpm``, ``aux``); ``pause`` (every RR above
+  brady tachy`` (``beats``, ``rate_bpm``, ``aux``); ``pause`` (every RR at or above
   ``pause_threshold_s``; ``duration_s``, ``cause``: sinus_arrest, post_ectopic,
   episode_end, af, sinus); ``couplet``/``triplet`` (2/3 consecutive PVCs outside VT, IVR and
   bigeminy/trigeminy; ``beats``, ``focus``); ``st_depression`` (``depth_mv`` at J+60 ms in the
@@ -15,6 +15,25 @@
 
 Rhythm episodes cover ``[start_s, end_s)``: from the ``+`` annotation that opens them to the
 one that closes them. Event times are seconds from the start of the recording.
+
+Conventions (shared with :mod:`holterlab.rhythm`, what a cardiologist reading the strip would
+annotate):
+
+* Ventricular runs: 2 consecutive PVCs are a ``couplet``, 3 a ``triplet`` (never VT), 4 or
+  more a run: ``vt`` at or above :data:`VT_BPM` (mean rate of the run), else ``ivr``. The
+  planned VT episodes have at least 4 beats.
+* Brady- and tachycardia are *sinus* rate episodes (AF, flutter and ectopic runs are reported
+  as such, never also as tachycardia). The sinus rate ramps into and out of a planned
+  episode, so the event covers only the part where the sinus rate, the mean of the
+  :data:`RATE_AVERAGE_BEATS` RR intervals centred on a beat, is below :data:`BRADY_BPM`
+  (above :data:`TACHY_BPM`); a planned episode in which that part lasts less than
+  :data:`RATE_EPISODE_MIN_S` is not listed (not a reportable episode). ``planned_start_s``
+  and ``planned_end_s`` keep the planned span; ``(SBR`` follows the event.
+* Bigeminy (trigeminy) is also listed where random isolated PVCs happen to form it: at
+  least :data:`GEMINY_MIN_PVCS` isolated PVCs each separated from the next by exactly one
+  (two) N beats, outside planned episodes (``planned: false``); the event runs from the N
+  beat(s) opening the first cycle to the last PVC.
+* Pauses: every RR interval at or above ``pause_threshold_s``.
 """
 
 from __future__ import annotations
@@ -31,9 +50,32 @@ from holterlab._atomic import atomic_write_text
 from holterlab.annotations import Annotations
 from holterlab.synth import episodes as E
 from holterlab.synth.schedule import Schedule
-from holterlab.synth.walk import SYM_A, SYM_V, SYMBOLS
+from holterlab.synth.walk import SYM_A, SYM_N, SYM_V, SYMBOLS
 
-__all__ = ["Truth", "build_truth", "TRUTH_FORMAT"]
+__all__ = [
+    "Truth",
+    "build_truth",
+    "TRUTH_FORMAT",
+    "VT_BPM",
+    "BRADY_BPM",
+    "TACHY_BPM",
+    "RATE_AVERAGE_BEATS",
+    "RATE_EPISODE_MIN_S",
+    "GEMINY_MIN_PVCS",
+]
+
+#: Ventricular runs (>= 4 beats) at or above this mean rate are VT, slower ones IVR.
+VT_BPM = 100.0
+#: Sinus bradycardia: sinus rate below this (bpm).
+BRADY_BPM = 50.0
+#: Sinus tachycardia: sinus rate above this (bpm).
+TACHY_BPM = 100.0
+#: RR intervals in the centred running sinus rate of brady/tachy events.
+RATE_AVERAGE_BEATS = 8
+#: Shortest brady/tachycardia event listed (s).
+RATE_EPISODE_MIN_S = 60.0
+#: Fewest PVCs of a bigeminy/trigeminy formed by random PVCs (outside planned episodes).
+GEMINY_MIN_PVCS = 3
 
 TRUTH_FORMAT = "holterlab-synth-truth"
 TRUTH_VERSION = 1
@@ -104,6 +146,57 @@ def _boundary(sample: np.ndarray, i: int, fs: float) -> int:
     return on - min(int(round(0.05 * fs)), (on - prev) // 2)
 
 
+def _rate_span(time: np.ndarray, b0: int, b1: int, kind: int) -> tuple[int, int] | None:
+    """First and last beat of ``b0..b1`` whose centred running rate is beyond the brady
+    (tachy) threshold, or None if that part is shorter than :data:`RATE_EPISODE_MIN_S`."""
+    k = RATE_AVERAGE_BEATS
+    i = np.arange(b0, b1 + 1)
+    a, b = i - k // 2, i - k // 2 + k
+    ok = (a >= 0) & (b < time.size)
+    rate = np.full(i.size, np.nan)
+    rate[ok] = 60.0 * k / (time[b[ok]] - time[a[ok]])
+    beyond = rate < BRADY_BPM if kind == E.BRADY else rate > TACHY_BPM
+    hit = np.flatnonzero(beyond)
+    if hit.size == 0:
+        return None
+    first, last = b0 + int(hit[0]), b0 + int(hit[-1])
+    if time[last] - time[first] < RATE_EPISODE_MIN_S:
+        return None
+    return first, last
+
+
+def _geminy_chains(sym: np.ndarray, covered: np.ndarray, spacing: int) -> list[tuple[int, int]]:
+    """First and last PVC of every chain of at least :data:`GEMINY_MIN_PVCS` isolated PVCs,
+    each separated from the next by exactly ``spacing`` N beats, outside ``covered`` beats."""
+    n = sym.size
+    is_v = sym == SYM_V
+    prev_v = np.concatenate([[False], is_v[:-1]])
+    next_v = np.concatenate([is_v[1:], [False]])
+    iso = np.flatnonzero(is_v & ~prev_v & ~next_v & ~covered)
+    out = []
+    k = 0
+    while k < iso.size:
+        j = k
+        while (
+            j + 1 < iso.size
+            and iso[j + 1] - iso[j] == spacing + 1
+            and np.all(sym[iso[j] + 1 : iso[j + 1]] == SYM_N)
+            and not covered[iso[j] : iso[j + 1]].any()
+        ):
+            j += 1
+        opener = iso[k] - spacing
+        if (
+            j - k + 1 >= GEMINY_MIN_PVCS
+            and opener >= 0
+            and np.all(sym[opener : iso[k]] == SYM_N)
+            and not covered[opener : iso[k]].any()
+            and iso[j] < n
+        ):
+            out.append((int(iso[k]), int(iso[j])))
+        k = j + 1
+    return out
+
+
 def _leads(mask: int, names: list[str]) -> list[str]:
     return [n for i, n in enumerate(names) if mask >> i & 1]
 
@@ -125,6 +218,13 @@ def build_truth(sch: Schedule) -> Truth:
         b0, b1 = int(sch.ep_first[i]), int(sch.ep_last[i])
         if b0 < 0 or kind not in _EPISODE_TYPES:
             continue
+        planned = None
+        if kind in (E.BRADY, E.TACHY):
+            span = _rate_span(time, b0, b1, kind)
+            if span is None:
+                continue
+            planned = (_r(plan.start[i]), _r(plan.end[i]))
+            b0, b1 = span
         on = _boundary(sample, b0, fs)
         off = _boundary(sample, b1 + 1, fs) if b1 + 1 < n else sch.n_samples
         nb = b1 - b0 + 1
@@ -148,6 +248,8 @@ def build_truth(sch: Schedule) -> Truth:
             if off < sch.n_samples:
                 rhythm_s.append(off)
                 rhythm_aux.append("(N")
+        if planned is not None:
+            ev["planned_start_s"], ev["planned_end_s"] = planned
         if kind in (E.VT, E.IVR, E.BIGEMINY, E.TRIGEMINY):
             ev["focus"] = int(plan.p1[i])
         if kind == E.AFL:
@@ -159,8 +261,8 @@ def build_truth(sch: Schedule) -> Truth:
         events.append(ev)
 
     # ---------------------------------------------------------------- pauses (every long RR)
-    thr = sch.params.pause_threshold_s
-    long_rr = np.flatnonzero(np.diff(time) > thr) + 1 if n > 1 else np.zeros(0, dtype=np.int64)
+    thr = sch.params.pause_threshold_s * fs - 1e-6  # in samples: RR >= threshold
+    long_rr = np.flatnonzero(np.diff(sample) >= thr) + 1 if n > 1 else np.zeros(0, dtype=np.int64)
     for i in long_rr:
         i = int(i)
         cause = "sinus"
@@ -197,13 +299,35 @@ def build_truth(sch: Schedule) -> Truth:
             length = int(b - a)
             if length < 2:
                 continue
+            ev = {
+                "type": {2: "couplet", 3: "triplet"}.get(length, "vt"),
+                "start_s": _r(time[a]),
+                "end_s": _r(time[b - 1]),
+                "beats": length,
+                "focus": int(sch.morph[a]),
+            }
+            if length >= 4:  # a run: VT or IVR by its mean rate
+                rate = 60.0 * (length - 1) / (time[b - 1] - time[a])
+                ev["type"] = "vt" if rate >= VT_BPM else "ivr"
+                ev["rate_bpm"] = round(rate, 1)
+            events.append(ev)
+
+    # ------------------------------------------- bigeminy/trigeminy formed by random PVCs
+    covered = np.zeros(n, dtype=bool)
+    for i in range(len(plan)):
+        if plan.kind[i] in E.REPLACING + (E.BIGEMINY, E.TRIGEMINY) and sch.ep_first[i] >= 0:
+            covered[sch.ep_first[i] : sch.ep_last[i] + 1] = True
+    for name, spacing in (("bigeminy", 1), ("trigeminy", 2)):
+        for a, b in _geminy_chains(sch.sym, covered, spacing):
+            opener = max(a - spacing, 0)
             events.append(
                 {
-                    "type": {2: "couplet", 3: "triplet"}.get(length, "ventricular_run"),
-                    "start_s": _r(time[a]),
-                    "end_s": _r(time[b - 1]),
-                    "beats": length,
-                    "focus": int(sch.morph[a]),
+                    "type": name,
+                    "start_s": _r(time[opener]),
+                    "end_s": _r(time[b]),
+                    "beats": int(b - opener + 1),
+                    "pvcs": int((b - a) // (spacing + 1) + 1),
+                    "planned": False,
                 }
             )
 

@@ -96,7 +96,9 @@ class RRBuilder:
         end = self.now
         self._add(1.2 * rr, "N")
         kind = {"V": "vt" if bpm >= 100 else "ivr", "S": "svt" if bpm >= 100 else "s_run"}
-        names = {2: f"{label.lower()}_couplet", 3: kind[label]}
+        # the run convention of holterlab.params.rhythm.EctopyParams: 2 couplet, 3 triplet,
+        # >= 4 a run (VT/IVR, SVT/s_run by rate)
+        names = {2: f"{label.lower()}_couplet", 3: f"{label.lower()}_triplet"}
         self.truth.append((names.get(n, kind[label]), start, end))
         return self
 

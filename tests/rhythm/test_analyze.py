@@ -26,11 +26,13 @@ def truth_recording(seed: int):
         lambda: b.rate_episode("brady", rng.uniform(90, 200), rng.uniform(38, 45)),
         lambda: b.rate_episode("tachy", rng.uniform(90, 200), rng.uniform(115, 140)),
         lambda: b.run("V", 2, 120),
-        lambda: b.run("V", int(rng.integers(3, 12)), rng.uniform(130, 200)),
-        lambda: b.run("V", int(rng.integers(3, 8)), rng.uniform(55, 80)),
+        lambda: b.run("V", 3, rng.uniform(60, 200)),
+        lambda: b.run("V", int(rng.integers(4, 12)), rng.uniform(130, 200)),
+        lambda: b.run("V", int(rng.integers(4, 8)), rng.uniform(55, 80)),
         lambda: b.run("S", 2, 130),
-        lambda: b.run("S", int(rng.integers(3, 12)), rng.uniform(130, 190)),
-        lambda: b.run("S", int(rng.integers(3, 6)), rng.uniform(60, 85)),
+        lambda: b.run("S", 3, rng.uniform(60, 190)),
+        lambda: b.run("S", int(rng.integers(4, 12)), rng.uniform(130, 190)),
+        lambda: b.run("S", int(rng.integers(4, 6)), rng.uniform(60, 85)),
         lambda: b.geminy("V", int(rng.integers(3, 20)), 1),
         lambda: b.geminy("V", int(rng.integers(3, 12)), 2),
         lambda: b.geminy("S", int(rng.integers(3, 20)), 1),
@@ -49,7 +51,7 @@ def test_every_event_type_against_synthetic_truth(seed):
     beats, labels, truth = truth_recording(seed)
     r = analyze_rhythm(beats, labels, FS, duration_s=beats[-1] / FS + 1)
     kinds = sorted({k for k, _, _ in truth})
-    assert len(kinds) == 14
+    assert len(kinds) == 16
     for kind in kinds:
         ref = [(a, b) for k, a, b in truth if k == kind]
         test = [(e.start_s, e.end_s) for e in r.events_of(kind)]
@@ -95,52 +97,3 @@ def test_params_validation():
         AFParams(window_beats=2)
     rows = RhythmParams().describe()
     assert [r["name"] for r in rows] == ["rate", "pause", "ectopy", "af"]
-
-
-def test_against_holterlab_synth_truth():
-    """The synthetic recordings' own truth (holterlab.synth), from the truth beats.
-
-    The synthesiser's conventions differ in places, so the comparison uses matching settings
-    (runs of >= 4 beats are VT/IVR, triplets separate) and only the types defined alike:
-    its brady/tachy episodes ramp in and out (Se only, with 20 s minimum duration), its
-    trigeminy list holds planned episodes only while random PVCs also form trigeminy (Se
-    only). Flutter is left out of AF +P as EC57 does; flutter with variable conduction is
-    irregular and may be reported as AF, overlapping the flutter by a beat or two, so AF +P is
-    checked on duration.
-    """
-    from holterlab.synth import SynthParams, build_schedule, build_truth
-
-    sch = build_schedule(hours=6, seed=3, params=SynthParams.showcase())
-    truth = build_truth(sch)
-    b = truth.annotations.beats()
-    params = RhythmParams.from_dict(
-        {
-            "ectopy": {"run_min_beats": 4},
-            "rate": {"brady_min_duration_s": 20, "tachy_min_duration_s": 20},
-        }
-    )
-    r = analyze_rhythm(b.sample, b.aami(), b.fs, duration_s=sch.n_samples / b.fs, params=params)
-    afl = [(e["start_s"], e["end_s"]) for e in truth.of_type("afl")]
-    checks = {
-        "af": (["af"], False),
-        "vt": (["vt"], True),
-        "ivr": (["ivr"], True),
-        "svt": (["svt"], True),
-        "bigeminy": (["v_bigeminy"], True),
-        "trigeminy": (["v_trigeminy"], False),
-        "pause": (["pause"], True),
-        "couplet": (["v_couplet"], True),
-        "triplet": (["v_triplet"], True),
-        "brady": (["brady"], False),
-    }
-    for kind, (ours, check_pp) in checks.items():
-        ref = [(e["start_s"], e["end_s"]) for e in truth.of_type(kind)]
-        assert ref, kind
-        test = [(e.start_s, e.end_s) for e in r.events_of(*ours)]
-        c = compare_episodes(ref, test, learning_s=0, exclude=afl if kind == "af" else None)
-        assert c.episode_se >= 0.95, (kind, c.to_dict())
-        if check_pp:
-            assert c.episode_pp >= 0.95, (kind, c.to_dict())
-        if kind == "af":
-            assert c.duration_se >= 0.95 and c.duration_pp >= 0.95, c.to_dict()
-    assert r.pauses.count == len(truth.of_type("pause"))

@@ -39,20 +39,42 @@ def test_couplet(x):
 
 
 @pytest.mark.parametrize("x", ["V", "S"])
-def test_triplet_is_counted_and_is_a_run_by_default(x):
+def test_triplet_is_a_triplet_not_a_run_by_default(x):
+    # the default convention: 2 couplet, 3 triplet, >= 4 a run (VT/IVR, SVT/s_run)
     r = run(f"NNN{x}{x}{x}NNN", rr_s=0.5)  # 120 bpm
+    summary = r.ventricular if x == "V" else r.supraventricular
+    assert (summary.triplets, summary.runs) == (1, 0)
+    assert types(r) == [f"{x.lower()}_triplet"]
+
+
+@pytest.mark.parametrize("x", ["V", "S"])
+def test_four_beats_are_a_run_by_default(x):
+    r = run(f"NNN{x * 4}NNN", rr_s=0.5)
+    summary = r.ventricular if x == "V" else r.supraventricular
+    assert (summary.triplets, summary.runs, summary.fast_runs) == (0, 1, 1)
+    assert types(r) == ["vt" if x == "V" else "svt"]
+
+
+@pytest.mark.parametrize("x", ["V", "S"])
+def test_triplet_is_a_run_with_the_mitbih_convention(x):
+    params = RhythmParams.from_dict({**NO_AF, "ectopy": {"run_min_beats": 3}})
+    r = run(f"NNN{x}{x}{x}NNN", rr_s=0.5, params=params)
     summary = r.ventricular if x == "V" else r.supraventricular
     assert (summary.triplets, summary.runs, summary.fast_runs) == (1, 1, 1)
     assert types(r) == ["vt" if x == "V" else "svt"]
 
 
-@pytest.mark.parametrize("x", ["V", "S"])
-def test_triplet_event_when_runs_need_four_beats(x):
-    params = RhythmParams.from_dict({**NO_AF, "ectopy": {"run_min_beats": 4}})
-    r = run(f"NNN{x}{x}{x}NNN", rr_s=0.5, params=params)
-    summary = r.ventricular if x == "V" else r.supraventricular
-    assert (summary.triplets, summary.runs) == (1, 0)
-    assert types(r) == [f"{x.lower()}_triplet"]
+def test_fusion_beats_inside_a_ventricular_run_belong_to_it():
+    r = run("NNNVFVFFVVNNN", rr_s=0.5)
+    (ev,) = r.events_of("vt")
+    assert ev.n_beats == 7
+    assert r.ventricular.total == 4 and r.ventricular.isolated == 0
+    off = RhythmParams.from_dict({**NO_AF, "ectopy": {"fusion_in_runs": False}})
+    r = run("NNNVFVFFVVNNN", rr_s=0.5, params=off)
+    assert types(r) == ["v_couplet"] and r.ventricular.isolated == 2
+    # one V beat with fusion beats is no run: the V beat stays isolated
+    r = run("NNNNVFNNNN", rr_s=0.5)
+    assert types(r) == [] and r.ventricular.isolated == 1
 
 
 @pytest.mark.parametrize("x, fast, slow", [("V", "vt", "ivr"), ("S", "svt", "s_run")])

@@ -210,7 +210,8 @@ def test_rhythm_annotations_match_the_episode_events(dense):
 
 
 def test_every_event_type_is_listed(dense):
-    _, truth = dense
+    """Every kind is planned; brady/tachy of 10 minutes are too short to be reportable."""
+    rec, truth = dense
     types = {e["type"] for e in truth.events}
     assert types >= {
         "af",
@@ -220,8 +221,6 @@ def test_every_event_type_is_listed(dense):
         "ivr",
         "bigeminy",
         "trigeminy",
-        "brady",
-        "tachy",
         "pause",
         "couplet",
         "triplet",
@@ -233,9 +232,12 @@ def test_every_event_type_is_listed(dense):
     }
     for e in truth.events:
         assert 0 <= e["start_s"] <= e["end_s"] <= 600.0
-    brady = truth.of_type("brady")[0]
-    tachy = truth.of_type("tachy")[0]
-    assert brady["rate_bpm"] < 60 < 100 < tachy["rate_bpm"]
+    from holterlab.synth import episodes as E
+
+    planned = set(rec.source.schedule.episodes.kind.tolist())
+    assert {E.BRADY, E.TACHY} <= planned
+    # planned, but under a minute at the brady/tachy rate: not reportable episodes
+    assert not truth.of_type("brady", "tachy")
 
 
 def test_st_depression_has_the_listed_depth_at_j_plus_60(dense):
@@ -264,3 +266,33 @@ def test_truth_is_rebuilt_identically(dense):
     again = build_truth(rec.source.schedule)
     assert again.annotations == truth.annotations
     assert again.events == truth.events
+
+
+def test_truth_conventions_on_24_hours():
+    """Runs: couplet 2, triplet 3, VT/IVR >= 4 PVCs; brady/tachy: the sinus-rate part of the
+    planned episode, >= 60 s; pauses: RR >= the threshold."""
+    from holterlab.params.synth import SynthParams
+    from holterlab.synth import build_schedule, build_truth
+    from holterlab.synth.truth import BRADY_BPM, RATE_EPISODE_MIN_S, TACHY_BPM
+
+    sch = build_schedule(hours=24, seed=2026, params=SynthParams.preset("normal"))
+    truth = build_truth(sch)
+    t = sch.sample / sch.fs
+    for ev in truth.of_type("vt", "ivr"):
+        assert ev["beats"] >= 4
+    for ev in truth.of_type("triplet"):
+        assert ev["beats"] == 3
+    rates = truth.of_type("brady", "tachy")
+    assert {e["type"] for e in rates} == {"brady", "tachy"}
+    for ev in rates:
+        assert ev["end_s"] - ev["start_s"] >= RATE_EPISODE_MIN_S
+        assert ev["planned_start_s"] <= ev["start_s"] and ev["end_s"] <= ev["planned_end_s"] + 1
+        if ev["type"] == "brady":
+            assert ev["rate_bpm"] < BRADY_BPM
+        else:
+            assert ev["rate_bpm"] > TACHY_BPM
+    rr = np.diff(sch.sample)
+    n_long = int(np.count_nonzero(rr >= sch.params.pause_threshold_s * sch.fs - 1e-6))
+    assert len(truth.of_type("pause")) == n_long
+    assert all(e["duration_s"] >= sch.params.pause_threshold_s for e in truth.of_type("pause"))
+    assert t.size > 0
