@@ -242,8 +242,9 @@ class SynthParams(Params):
             tachy_max_s=60.0,
             pause_per_hour=6.0,
             st_per_hour=3.0,
-            st_min_s=40.0,
-            st_max_s=90.0,
+            st_depth_mv=0.35,
+            st_min_s=120.0,  # long enough that every episode meets the 1 mm / 1 min rule
+            st_max_s=180.0,
             motion_per_hour=12.0,
             pop_per_hour=12.0,
             lead_off_per_hour=4.0,

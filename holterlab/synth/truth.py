@@ -9,7 +9,9 @@
   ``pause_threshold_s``; ``duration_s``, ``cause``: sinus_arrest, post_ectopic,
   episode_end, af, sinus); ``couplet``/``triplet`` (2/3 consecutive PVCs outside VT, IVR and
   bigeminy/trigeminy; ``beats``, ``focus``); ``st_depression`` (``depth_mv`` at J+60 ms in the
-  most affected lead, ``depth_by_lead``, ``lead``); noise events ``noise`` (``level``: factor
+  most affected lead, ``depth_by_lead``, ``lead``; the span where that lead is depressed by
+  at least 0.1 mV, listed only when it lasts at least 60 s — the 1 mm / 1 min rule — else
+  the change is an ``st_change``); noise events ``noise`` (``level``: factor
   on muscle noise), ``motion`` (``amplitude_mv``), ``electrode_pop`` (``amplitude_mv``) and
   ``lead_off`` (flat signal), each with ``leads``.
 
@@ -63,6 +65,10 @@ __all__ = [
     "RATE_EPISODE_MIN_S",
     "GEMINY_MIN_PVCS",
 ]
+
+#: The 1 mm / 1 min rule of ST episodes (the truth lists only changes that satisfy it).
+ST_EPISODE_MV = 0.1
+ST_EPISODE_S = 60.0
 
 #: Ventricular runs (>= 4 beats) at or above this mean rate are VT, slower ones IVR.
 VT_BPM = 100.0
@@ -340,16 +346,30 @@ def build_truth(sch: Schedule) -> Truth:
             name: round(float(depth * w), 4) for name, w in zip(sch.leads, per_lead, strict=True)
         }
         lead = max(by_lead, key=lambda k: by_lead[k])
+        deepest = by_lead[lead]
+        ramp = 0.25 * (e - s)
+        # the 1 mm / 1 min rule, as a reader applies it: the stretch where the most affected
+        # lead is depressed by at least ST_EPISODE_MV (the trapezoid's ramps are linear),
+        # listed only when it lasts at least ST_EPISODE_S; shallower or shorter changes are
+        # 'st_change' (documented, not an ST episode)
+        if deepest >= ST_EPISODE_MV:
+            inset = ramp * ST_EPISODE_MV / deepest
+            a, b = s + inset, e - inset
+        else:
+            a = b = 0.5 * (s + e)
+        kind = "st_depression" if b - a >= ST_EPISODE_S else "st_change"
         events.append(
             {
-                "type": "st_depression",
-                "start_s": _r(s),
-                "end_s": _r(e),
-                "depth_mv": by_lead[lead],
+                "type": kind,
+                "start_s": _r(a if kind == "st_depression" else s),
+                "end_s": _r(b if kind == "st_depression" else e),
+                "depth_mv": deepest,
                 "nominal_depth_mv": _r(depth),
                 "lead": lead,
                 "depth_by_lead": by_lead,
-                "ramp_s": _r(0.25 * (e - s)),
+                "ramp_s": _r(ramp),
+                "planned_start_s": _r(s),
+                "planned_end_s": _r(e),
             }
         )
 
