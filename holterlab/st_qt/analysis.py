@@ -157,8 +157,11 @@ def st_episodes(
 
     A window is *deviated* when its ST level is at or beyond ``threshold_mv`` (depression:
     ``<= -threshold``; elevation: ``>= +threshold``). Runs of consecutive deviated windows
-    closer than ``gap_s`` are merged; an episode lasting at least ``min_s`` is reported with
-    its extreme value and time.
+    closer than ``gap_s`` are merged. Each window's level stands for its centre, so an
+    episode starts and ends where the level crosses the threshold, interpolated linearly
+    between the centres of the windows either side (at the window edge when the neighbour
+    is missing); an episode lasting at least ``min_s`` is reported with its extreme value
+    and time.
     """
     events: list[Event] = []
     if time_s.size == 0:
@@ -176,8 +179,10 @@ def st_episodes(
                     runs[-1][1] = k
                 else:
                     runs.append([k, k])
+            val = sign * st_mv[:, li]
             for a, b in runs:
-                start, end = float(time_s[a]), float(time_s[b] + window_s)
+                start = _crossing(time_s, val, a, a - 1, window_s, threshold_mv)
+                end = _crossing(time_s, val, b, b + 1, window_s, threshold_mv)
                 if end - start < min_s:
                     continue
                 seg = st_mv[a : b + 1, li]
@@ -196,6 +201,22 @@ def st_episodes(
                 )
     events.sort(key=lambda e: e.start_s)
     return events
+
+
+def _crossing(
+    time_s: np.ndarray, val: np.ndarray, inside: int, outside: int, window_s: float, thr: float
+) -> float:
+    """Time where the level crosses ``thr`` between window ``inside`` (deviated) and its
+    neighbour ``outside``; the outer edge of ``inside`` when the neighbour is missing."""
+    edge = float(time_s[inside] + (window_s if outside > inside else 0.0))
+    if not 0 <= outside < time_s.size or abs(time_s[outside] - time_s[inside]) > 1.5 * window_s:
+        return edge
+    v_in, v_out = float(val[inside]), float(val[outside])
+    if not (np.isfinite(v_out) and v_in > v_out):
+        return edge
+    c_in = float(time_s[inside]) + 0.5 * window_s
+    c_out = float(time_s[outside]) + 0.5 * window_s
+    return c_in + (c_out - c_in) * (v_in - thr) / (v_in - v_out)
 
 
 def _clean_qt(qt: np.ndarray, *, k: int = 11, tolerance: float = 0.15) -> np.ndarray:

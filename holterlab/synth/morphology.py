@@ -82,7 +82,7 @@ _NORMAL = {
 }
 #: ST shift per mV of depression (II, V5, V1); the V5-like lead carries the full depth.
 _ST_DIRECTION = (-0.7, -1.0, 0.25)
-_ST_OFFSET = 0.10  # J point (+40 ms) + 60 ms
+_ST_OFFSET = 0.10  # centre of the ST shift (the S wave ends, J, about R + 53 ms)
 _ST_SIGMA = 0.045
 
 

@@ -8,10 +8,12 @@
   brady tachy`` (``beats``, ``rate_bpm``, ``aux``); ``pause`` (every RR at or above
   ``pause_threshold_s``; ``duration_s``, ``cause``: sinus_arrest, post_ectopic,
   episode_end, af, sinus); ``couplet``/``triplet`` (2/3 consecutive PVCs outside VT, IVR and
-  bigeminy/trigeminy; ``beats``, ``focus``); ``st_depression`` (``depth_mv`` at J+60 ms in the
-  most affected lead, ``depth_by_lead``, ``lead``; the span where that lead is depressed by
-  at least 0.1 mV, listed only when it lasts at least 60 s — the 1 mm / 1 min rule — else
-  the change is an ``st_change``); noise events ``noise`` (``level``: factor
+  bigeminy/trigeminy; ``beats``, ``focus``); ``st_depression``
+  (``depth_mv``: the ST depression a reader measures at J+60 ms against the PR level in
+  the plateau, in the most depressed ``lead``;
+  ``depth_by_lead``; ``shift_by_lead``, the shift added to the beats; the span where that lead
+  is depressed by at least 0.1 mV, listed only when it lasts at least 60 s — the 1 mm / 1 min
+  rule — else the change is an ``st_change``); noise events ``noise`` (``level``: factor
   on muscle noise), ``motion`` (``amplitude_mv``), ``electrode_pop`` (``amplitude_mv``) and
   ``lead_off`` (flat signal), each with ``leads``.
 
@@ -65,6 +67,33 @@ __all__ = [
     "RATE_EPISODE_MIN_S",
     "GEMINY_MIN_PVCS",
 ]
+
+
+def _st_reader_level(sch: Schedule, t_s: float, n: int = 9) -> np.ndarray:
+    """ST level per lead (mV) at J+60 ms against the PR level, median of the clean normal
+    beats nearest ``t_s``. J is where the S wave ends (its centre + 2.5 sigma, about
+    R + 53 ms); the PR level is the mean of R-100..R-80 ms."""
+    from holterlab.synth.source import SynthSource
+
+    fs = sch.fs
+    normal = np.flatnonzero((sch.sym == SYM_N) & (sch.ep < 0))
+    if normal.size == 0:
+        return np.zeros(len(sch.leads))
+    pick = normal[np.argsort(np.abs(sch.sample[normal] / fs - t_s))[:n]]
+    src = SynthSource(sch, noise=False)
+    from holterlab.synth.morphology import S
+
+    j_s = float(sch.bank.offset[0, S] + 2.5 * sch.bank.sigma[0, S])
+    j60, pr0, pr1 = round((j_s + 0.060) * fs), round(0.100 * fs), round(0.080 * fs)
+    levels = []
+    for i in pick:
+        r = int(sch.sample[i])
+        if r - pr0 < 0 or r + j60 + 1 > sch.n_samples:
+            continue
+        seg = src.render(r - pr0, r + j60 + 1)
+        levels.append(seg[:, -1] - seg[:, : pr0 - pr1 + 1].mean(axis=1))
+    return np.median(levels, axis=0) if levels else np.zeros(len(sch.leads))
+
 
 #: The 1 mm / 1 min rule of ST episodes (the truth lists only changes that satisfy it).
 ST_EPISODE_MV = 0.1
@@ -345,16 +374,21 @@ def build_truth(sch: Schedule) -> Truth:
         by_lead = {
             name: round(float(depth * w), 4) for name, w in zip(sch.leads, per_lead, strict=True)
         }
-        lead = max(by_lead, key=lambda k: by_lead[k])
-        deepest = by_lead[lead]
+        # what a reader measures: the level at J+60 ms against the PR level, in the plateau;
+        # the beat's own ST level (the T wave may start early) adds to the shift
+        level = _st_reader_level(sch, 0.5 * (s + e))
+        shift = np.asarray(depth * per_lead, dtype=np.float64)  # depression, positive
+        base = level + shift  # the level without the ST shift
+        reader = {name: round(float(-v), 4) for name, v in zip(sch.leads, level, strict=True)}
+        lead = max(reader, key=lambda k: reader[k])
+        k = sch.leads.index(lead)
         ramp = 0.25 * (e - s)
-        # the 1 mm / 1 min rule, as a reader applies it: the stretch where the most affected
-        # lead is depressed by at least ST_EPISODE_MV (the trapezoid's ramps are linear),
-        # listed only when it lasts at least ST_EPISODE_S; shallower or shorter changes are
-        # 'st_change' (documented, not an ST episode)
-        if deepest >= ST_EPISODE_MV:
-            inset = ramp * ST_EPISODE_MV / deepest
-            a, b = s + inset, e - inset
+        # the 1 mm / 1 min rule: the stretch where the most depressed lead is at or below
+        # -ST_EPISODE_MV (linear ramps: level = base - shift * frac), listed when it lasts at
+        # least ST_EPISODE_S; shallower or shorter changes are 'st_change'
+        frac = (ST_EPISODE_MV + base[k]) / shift[k] if shift[k] > 0 else np.inf
+        if 0 <= frac <= 1:
+            a, b = s + ramp * frac, e - ramp * frac
         else:
             a = b = 0.5 * (s + e)
         kind = "st_depression" if b - a >= ST_EPISODE_S else "st_change"
@@ -363,10 +397,11 @@ def build_truth(sch: Schedule) -> Truth:
                 "type": kind,
                 "start_s": _r(a if kind == "st_depression" else s),
                 "end_s": _r(b if kind == "st_depression" else e),
-                "depth_mv": deepest,
+                "depth_mv": reader[lead],
                 "nominal_depth_mv": _r(depth),
                 "lead": lead,
-                "depth_by_lead": by_lead,
+                "depth_by_lead": reader,
+                "shift_by_lead": by_lead,
                 "ramp_s": _r(ramp),
                 "planned_start_s": _r(s),
                 "planned_end_s": _r(e),

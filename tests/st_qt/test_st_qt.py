@@ -125,10 +125,17 @@ def test_episode_merging_rule():
     st = np.zeros((t.size, 1))
     st[2:5, 0] = -0.15  # 60..150
     st[6:8, 0] = -0.15  # 180..240: gap of 30 s -> merged
+    # levels stand for window centres (75 .. 135, 195 .. 225); edges are the interpolated
+    # -0.1 mV crossings, a third of the way to the neighbouring window centre at 0 mV
     ev = st_episodes(t, st, ["II"], window_s=30, threshold_mv=0.1, min_s=60, gap_s=60)
-    assert len(ev) == 1 and ev[0].start_s == 60 and ev[0].end_s == 240
+    assert [(e.start_s, e.end_s) for e in ev] == [(65, 235)]
     ev = st_episodes(t, st, ["II"], window_s=30, threshold_mv=0.1, min_s=60, gap_s=0)
-    assert [(e.start_s, e.end_s) for e in ev] == [(60, 150), (180, 240)]
+    assert [(e.start_s, e.end_s) for e in ev] == [(65, 145)]  # the 185..235 part is < 1 min
+    # a recording that starts deviated: the episode starts at the first window's edge
+    st2 = np.zeros((t.size, 1))
+    st2[0:4, 0] = -0.2
+    ev = st_episodes(t, st2, ["II"], window_s=30, threshold_mv=0.1, min_s=60, gap_s=0)
+    assert [(e.start_s, e.end_s) for e in ev] == [(0, 120)]
 
 
 def test_mitdb_values_are_physiological(mitdb):
