@@ -235,7 +235,7 @@ def test_no_ecg_thresholds_follow_params():
     x, fs = _nstdb_excerpt("ma", 0.0, 120.0)
     off = QualityParams(qrs_min_mv=0.0, hf_ratio_max=100.0)
     assert not (signal_quality(x, fs, params=off).flags & NO_ECG).any()
-    strict = QualityParams(qrs_min_mv=5.0)
+    strict = QualityParams(qrs_min_mv=5.0, ecg_kurtosis=100.0)
     assert (signal_quality(x, fs, params=strict).flags & NO_ECG).all()
 
 

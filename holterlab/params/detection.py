@@ -124,11 +124,12 @@ class QualityParams(Params):
         "noise, not ECG",
     )
     ecg_kurtosis: float = param_field(
-        8.0,
+        7.0,
         min=0.0,
         max=100.0,
         doc="QRS-band kurtosis above which a lead is spiky enough to be ECG whatever its "
-        "high-frequency content (Gaussian noise: 3; clean ECG: 8-25)",
+        "high-frequency content (Gaussian noise: 3; NSTDB muscle noise: 4-6; ECG under heavy "
+        "muscle noise: 6-8; clean ECG: 8-25)",
     )
     ecg_window_s: float = param_field(
         30.0,
