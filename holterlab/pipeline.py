@@ -5,11 +5,13 @@ Stages, in order (each a pure function configured by its part of :class:`Analysi
 1. ``quality``   per-lead signal quality; unusable stretches become *excluded* time
 2. ``detect``    multi-lead QRS detection (chunks with overlap; chunk-size independent)
 3. ``classify``  AAMI beat classes and morphology families
-4. ``rhythm``    heart rate, pauses, ectopy, AF/AFL, brady/tachy, hourly table, events
-5. ``hrv``       time, frequency, nonlinear HRV and heart-rate turbulence
-6. ``st_qt``     ST deviation and QT/QTc trends from median beats, ST episodes
+4. ``atrial``    atrial activity from the signal (flutter waves, fibrillatory waves, P waves)
+5. ``rhythm``    heart rate, pauses, ectopy, AF/AFL, brady/tachy, hourly table, events
+6. ``hrv``       time, frequency, nonlinear HRV and heart-rate turbulence
+7. ``st_qt``     ST deviation and QT/QTc trends from median beats, ST episodes
 
-:func:`analyze_beats` runs stages 4-5 on a beat annotation file (no signal).
+:func:`analyze_beats` runs stages 5-6 on a beat annotation file (no signal: RR-based AF,
+no flutter).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ STAGES: dict[str, float] = {
     "quality": 0.10,
     "detect": 0.35,
     "classify": 0.25,
+    "atrial": 0.05,
     "rhythm": 0.04,
     "hrv": 0.04,
     "st_qt": 0.22,
@@ -282,6 +285,22 @@ def analyze(
         prog.finish("classify")
         _check(cancelled, "classify")
 
+        activity = None
+        if p.atrial.enabled:
+            from holterlab.atrial import atrial_activity_recording
+
+            update = prog.start("atrial")
+            activity = atrial_activity_recording(
+                recording,
+                beats,
+                labels,
+                params=p.atrial,
+                chunk_s=p.chunk_s,
+                progress=update,
+                cancel=cancelled,
+            )
+            prog.finish("atrial")
+
         excluded = quality.excluded_intervals()
         prog.start("rhythm")
         rhythm = analyze_rhythm(
@@ -292,6 +311,7 @@ def analyze(
             excluded=excluded,
             start_time=recording.start_time,
             duration_s=recording.duration,
+            atrial_activity=activity,
         )
         prog.finish("rhythm")
         _check(cancelled, "rhythm")

@@ -10,6 +10,8 @@ replication), so beats near the ends of a block still get a full window.
   correlation clustering with a lag search (the running template of each family follows slow
   drift).
 * :func:`track_dominant` correlates every beat with a running template of the dominant family.
+* :func:`track_p_wave` correlates every beat's P-wave range with a running P template of recent
+  normal beats.
 
 The ``*_ref`` functions are straightforward Python/numpy implementations of the same
 definitions; tests prove both equal.
@@ -25,6 +27,7 @@ __all__ = [
     "SCALAR_NAMES",
     "extract_windows",
     "extract_windows_ref",
+    "extract_windows_serial",
     "cluster_beats",
     "cluster_beats_ref",
     "track_dominant",
@@ -36,6 +39,8 @@ __all__ = [
     "gbt_raw",
     "gbt_raw_ref",
     "pack_trees",
+    "track_p_wave",
+    "track_p_wave_ref",
 ]
 
 #: Names of the scalar features :func:`extract_windows` measures per beat (columns of ``scal``).
@@ -118,6 +123,21 @@ def extract_windows(x, beats, search, slope_k, env_half, base_half, pre, post, r
             fid,
             scal,
         )
+    return win, fid, scal
+
+
+@numba.njit(cache=True)
+def extract_windows_serial(x, beats, search, slope_k, env_half, base_half, pre, post, ranges):
+    """:func:`extract_windows` without threads (for a few beats: no parallel start-up cost)."""
+    n_leads = x.shape[0]
+    nb = beats.shape[0]
+    width = pre + post + 1
+    win = np.zeros((nb, n_leads, width), dtype=np.float32)
+    fid = np.empty(nb, dtype=np.int64)
+    scal = np.zeros((nb, 7), dtype=np.float32)
+    _extract_block(
+        x, beats, 0, nb, search, slope_k, env_half, base_half, pre, post, ranges, win, fid, scal
+    )
     return win, fid, scal
 
 
@@ -660,6 +680,10 @@ def pack_trees(feature, threshold, left, right, is_leaf, value):
     return feat, thr, children
 
 
+#: Samples processed together per tree in :func:`gbt_raw` (keeps a tree hot in cache).
+GBT_BLOCK = 512
+
+
 @numba.njit(cache=True, parallel=True)
 def gbt_raw(X, packed, missing_left, offsets, n_classes):
     """Raw scores of a gradient-boosted tree ensemble (trees ordered iteration-major).
@@ -667,27 +691,32 @@ def gbt_raw(X, packed, missing_left, offsets, n_classes):
     Tree ``t`` occupies nodes ``offsets[t]:offsets[t+1]`` of the node arrays ``packed``
     (:func:`pack_trees`; child indices are local to the tree) and adds its leaf value to
     class ``t % n_classes``. A sample goes left when its feature is ``<= threshold`` (or is
-    NaN and ``missing_left``).
+    NaN and ``missing_left``). Samples are processed in blocks of :data:`GBT_BLOCK`, every tree
+    over a whole block, in parallel over blocks.
     """
     feat, thr, children = packed
     n = X.shape[0]
     n_trees = offsets.size - 1
     out = np.zeros((n, n_classes))
-    for i in numba.prange(n):
-        row = X[i]
+    n_blocks = (n + GBT_BLOCK - 1) // GBT_BLOCK
+    for blk in numba.prange(n_blocks):
+        lo = blk * GBT_BLOCK
+        hi = min(n, lo + GBT_BLOCK)
         for t in range(n_trees):
             base = offsets[t]
-            node = base
-            f = feat[node]
-            while f >= 0:
-                v = row[f]
-                if np.isnan(v):
-                    go = 0 if missing_left[node] else 1
-                else:
-                    go = 0 if v <= thr[node] else 1
-                node = base + children[node, go]
+            cls = t % n_classes
+            for i in range(lo, hi):
+                node = base
                 f = feat[node]
-            out[i, t % n_classes] += thr[node]
+                while f >= 0:
+                    v = X[i, f]
+                    if np.isnan(v):
+                        go = 0 if missing_left[node] else 1
+                    else:
+                        go = 0 if v <= thr[node] else 1
+                    node = base + children[node, go]
+                    f = feat[node]
+                out[i, cls] += thr[node]
     return out
 
 
@@ -772,3 +801,100 @@ def window_median_ref(values, lo_off, hi_off):
         lo, hi = max(0, i + lo_off), min(n - 1, i + hi_off)
         out[i] = np.median(values[lo : hi + 1]) if hi >= lo else values[min(max(i, 0), n - 1)]
     return out
+
+
+# ---------------------------------------------------------------------------- P waves
+@numba.njit(cache=True)
+def track_p_wave(win, lag, p_lo, width, update, memory, init):
+    """Correlate every beat's P-wave range with a running P template of recent normal beats.
+
+    The P range of beat ``b`` is ``win[b, :, p_lo + lag[b] : p_lo + lag[b] + width]`` (each lead
+    mean-removed). The template (``init``, ``(n_leads, width)``) and a running mean P power move
+    towards each beat with ``update`` by ``1 / memory`` after the beat has been measured, so the
+    reference follows heart-rate dependent changes (a T wave that reaches into the P range at
+    fast rates) instead of a fixed template.
+
+    Returns float64 combined correlation (over the leads), best single-lead correlation and the
+    P power relative to the running mean P power of the updating beats.
+    """
+    nb, n_leads, w_all = win.shape
+    t = init.astype(np.float64).copy()
+    for lead in range(n_leads):
+        s = 0.0
+        for j in range(width):
+            s += t[lead, j]
+        for j in range(width):
+            t[lead, j] -= s / width
+    pw_ref = 0.0
+    for lead in range(n_leads):
+        for j in range(width):
+            pw_ref += t[lead, j] * t[lead, j]
+    pw_ref /= width
+    comb = np.zeros(nb)
+    best = np.zeros(nb)
+    power = np.ones(nb)
+    seg = np.empty((n_leads, width))
+    step = 1.0 / memory
+    for b in range(nb):
+        s0 = p_lo + lag[b]
+        if s0 < 0:
+            s0 = 0
+        if s0 + width > w_all:
+            s0 = w_all - width
+        sxt_all = 0.0
+        sxx_all = 0.0
+        stt_all = 0.0
+        bst = -1.0
+        for lead in range(n_leads):
+            s = 0.0
+            for j in range(width):
+                s += win[b, lead, s0 + j]
+            mean = s / width
+            sxx = 0.0
+            sxt = 0.0
+            stt = 0.0
+            for j in range(width):
+                d = win[b, lead, s0 + j] - mean
+                seg[lead, j] = d
+                e = t[lead, j]
+                sxx += d * d
+                sxt += d * e
+                stt += e * e
+            c = sxt / np.sqrt(max(sxx * stt, 1e-18))
+            if c > bst:
+                bst = c
+            sxt_all += sxt
+            sxx_all += sxx
+            stt_all += stt
+        comb[b] = sxt_all / np.sqrt(max(sxx_all * stt_all, 1e-18))
+        best[b] = bst
+        pw = sxx_all / width
+        power[b] = pw / pw_ref if pw_ref > 1e-12 else 1.0
+        if update[b]:
+            for lead in range(n_leads):
+                for j in range(width):
+                    t[lead, j] += step * (seg[lead, j] - t[lead, j])
+            pw_ref += step * (pw - pw_ref)
+    return comb, best, power
+
+
+def track_p_wave_ref(win, lag, p_lo, width, update, memory, init):
+    """Plain numpy reference of :func:`track_p_wave`."""
+    nb, n_leads, w_all = win.shape
+    t = np.asarray(init, dtype=np.float64)
+    t = t - t.mean(axis=1, keepdims=True)
+    pw_ref = float((t**2).sum() / width)
+    comb, best, power = np.zeros(nb), np.zeros(nb), np.ones(nb)
+    for b in range(nb):
+        s0 = min(max(p_lo + int(lag[b]), 0), w_all - width)
+        seg = np.asarray(win[b, :, s0 : s0 + width], dtype=np.float64)
+        seg = seg - seg.mean(axis=1, keepdims=True)
+        sxt, sxx, stt = (seg * t).sum(axis=1), (seg**2).sum(axis=1), (t**2).sum(axis=1)
+        best[b] = np.max(sxt / np.sqrt(np.maximum(sxx * stt, 1e-18)))
+        comb[b] = sxt.sum() / np.sqrt(max(sxx.sum() * stt.sum(), 1e-18))
+        pw = sxx.sum() / width
+        power[b] = pw / pw_ref if pw_ref > 1e-12 else 1.0
+        if update[b]:
+            t = t + (seg - t) / memory
+            pw_ref += (pw - pw_ref) / memory
+    return comb, best, power

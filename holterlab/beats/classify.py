@@ -11,7 +11,19 @@ The method is per-recording, as clinical Holter systems work:
    power, the beat's family statistics) (:mod:`holterlab.beats.features`);
 4. a small model shipped with holterlab (``holterlab/models/beat_classifier.npz``, trained on
    the MIT-BIH DS1 records by ``scripts/train_classifier.py``) labels every beat; pacemaker
-   spikes make a family paced (class Q) and beats of bad signal quality are Q.
+   spikes make a family paced (class Q) and beats of bad signal quality are Q;
+5. patient-adaptive decision rules on top of the model (:func:`decide_labels`): an S beat must
+   be abruptly premature relative to the preceding RR (gradual rate changes, sinus
+   arrhythmia are not ectopy) and may not sit in an irregular neighbourhood or one without
+   sinus P waves (atrial fibrillation/flutter: conducted beats are N); beats continuing a run
+   that an S beat started are S while they stay premature relative to the preceding rhythm;
+6. family consensus (:func:`family_consensus`): a family takes the label most of its beats
+   have; a beat keeps a differing label as an override, but a V override inside a non-V
+   family needs a V probability of at least :data:`STRONG_V`.
+
+The P-wave features compare each beat with a *running* P template of recent normal beats
+(:func:`~holterlab.beats.features.p_wave_correlation`), so that the previous T wave reaching
+into the P range at fast rates does not look like an ectopic P wave.
 
 Labels derive from family labels plus per-beat overrides (:class:`BeatLabels`), so that a
 reviewer can relabel a whole family at once.
@@ -29,13 +41,14 @@ import numpy as np
 
 from holterlab.beats import _classify_kernels as K
 from holterlab.beats.features import (
+    CONTEXT_BEATS,
     FEATURE_NAMES,
     BeatWindows,
-    concatenate_windows,
     extract_beat_windows,
     feature_matrix,
     morphology_features,
     p_wave_correlation,
+    rolling_median,
     rr_features,
     window_geometry,
 )
@@ -57,6 +70,8 @@ __all__ = [
     "classify_beats",
     "classify_beats_recording",
     "beat_features",
+    "decide_labels",
+    "family_consensus",
     "load_model",
     "predict_proba",
     "predict_raw",
@@ -178,7 +193,9 @@ def load_model(path: str | None = None) -> dict[str, Any]:
 
 def predict_raw(model: dict[str, Any], X: np.ndarray) -> np.ndarray:
     """Raw class scores (before the class bias and softmax) of the model for features ``X``."""
-    X = np.ascontiguousarray(X, dtype=np.float64)
+    X = np.ascontiguousarray(X)
+    if X.dtype != np.float32:
+        X = np.ascontiguousarray(X, dtype=np.float64)
     kind = str(model["kind"])
     if kind == "gbt":
         packed = model.get("_packed")
@@ -314,11 +331,22 @@ def _analyse(windows: BeatWindows, params: ClassificationParams) -> _Analysis:
     t = windows.fid / g.fs
     timing = rr_features(t, normal_like, params)
     if clusters.n_families:
-        p_corr, p_lead = p_wave_correlation(windows, dom_lag, np.flatnonzero(fam == dominant))
+        pp = timing["pre_prev"]
+        update = (
+            (fam == dominant)
+            & (pp > 0.85)
+            & (pp < 1.18)
+            & (timing["pre_local"] > 0.88)
+            & (timing["pre_local"] < 1.15)
+        )
+        p_corr, p_lead, p_pow = p_wave_correlation(windows, dom_lag, update)
     else:
-        p_corr, p_lead = np.zeros(n), np.zeros(n)
+        p_corr, p_lead, p_pow = np.zeros(n), np.zeros(n), np.ones(n)
     morph["p_corr"] = p_corr
     morph["p_lead_max"] = p_lead
+    morph["p_rel"] = p_pow
+    # P-wave presence in the neighbourhood: low without sinus P waves (fibrillation, flutter)
+    morph["ctx_p"] = rolling_median(p_corr, CONTEXT_BEATS)
     X = feature_matrix(timing, morph, fam)
     return _Analysis(windows, clusters, dominant, X, {**timing, **morph})
 
@@ -368,11 +396,136 @@ def _beat_quality(quality: Any, beats: np.ndarray) -> np.ndarray:
     return np.asarray(quality, dtype=np.float64).reshape(-1)
 
 
-def _labels_from_proba(proba: np.ndarray) -> np.ndarray:
+#: Neighbourhood P-wave correlation below which a beat has no sinus P waves around it.
+NO_P_CONTEXT = 0.5
+#: Neighbourhood irregularity (median |dRR| / local RR, smallest over lags 1-3 beats) of a
+#: fibrillation-like rhythm.
+IRREGULAR_CONTEXT = 0.24
+#: The same where sinus P waves are missing around the beat (``ctx_p`` < :data:`NO_P_CONTEXT`).
+IRREGULAR_NO_P = 0.06
+#: RR ratio to the previous beat above which a beat is not abruptly premature.
+NOT_ABRUPT = 0.85
+
+
+def supraventricular_gate(X: np.ndarray) -> np.ndarray:
+    """Beats that may not be called S whatever the model says (bool per beat).
+
+    In an irregular neighbourhood (``ctx_irr`` above :data:`IRREGULAR_CONTEXT`: atrial
+    fibrillation, flutter with variable conduction; regular bi- or trigeminy does not count)
+    beats are conducted and AAMI counts them N; without sinus P waves around a beat (``ctx_p``
+    below :data:`NO_P_CONTEXT`) already :data:`IRREGULAR_NO_P` suffices, and otherwise a beat is
+    only S if it is abruptly premature.
+    """
+    if X.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+    col = {name: j for j, name in enumerate(FEATURE_NAMES)}
+    ctx_p = X[:, col["ctx_p"]]
+    irr = X[:, col["ctx_irr"]]
+    irregular = irr > np.log10(IRREGULAR_CONTEXT + 1e-4)
+    somewhat = irr > np.log10(IRREGULAR_NO_P + 1e-4)
+    not_abrupt = X[:, col["pre_prev"]] > np.log2(NOT_ABRUPT)
+    return irregular | ((ctx_p < NO_P_CONTEXT) & (somewhat | not_abrupt))
+
+
+#: Model probability of V a beat needs to be called V inside a family labelled N (or S).
+STRONG_V = 0.9
+
+
+def family_consensus(
+    beat_label: np.ndarray,
+    proba: np.ndarray,
+    family: np.ndarray,
+    n_families: int,
+    *,
+    paced: np.ndarray | None = None,
+    strong_v: float = STRONG_V,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Family labels (the most common beat label of each family) and per-beat overrides.
+
+    A beat keeps a label that differs from its family's as an override, except that a V
+    override inside a non-V family needs strong evidence (V probability ``>= strong_v``):
+    single wide-looking beats of a normal family are mostly noise or aberration. Paced families
+    are Q (no overrides); beats without a family (``-1``) are Q.
+    """
+    n = beat_label.size
+    fam_labels = np.full(n_families, "N", dtype="<U1")
+    paced = np.zeros(n_families, dtype=bool) if paced is None else paced
+    ok = family >= 0
+    if n_families:
+        codes = np.searchsorted(np.array(["F", "N", "S", "V"]), beat_label)
+        votes = np.zeros((n_families, 4), dtype=np.int64)
+        np.add.at(votes, (family[ok], codes[ok]), 1)
+        fam_labels = np.array(["F", "N", "S", "V"])[np.argmax(votes, axis=1)].astype("<U1")
+        fam_labels[votes.sum(axis=1) == 0] = "N"
+        fam_labels[paced] = "Q"
+    base = np.full(n, "Q", dtype="<U1")
+    paced_beat = np.zeros(n, dtype=bool)
+    if n_families:
+        base[ok] = fam_labels[family[ok]]
+        paced_beat[ok] = paced[family[ok]]
+    label = beat_label.copy()
+    weak_v = (label == "V") & (base != "V") & (proba[:, 2] < strong_v) if n else label == "V"
+    label[weak_v] = np.where(base[weak_v] == "Q", "N", base[weak_v])
+    overrides = np.full(n, "", dtype="<U1")
+    differ = (label != base) & ok & ~paced_beat
+    overrides[differ] = label[differ]
+    overrides[~ok] = "Q"
+    return fam_labels, overrides
+
+
+def decide_labels(proba: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Beat labels (``<U1`` N S V F) from model probabilities and the feature matrix ``X``."""
     classes = np.array(["N", "S", "V", "F"])
     if proba.shape[0] == 0:
         return np.zeros(0, dtype="<U1")
-    return classes[np.argmax(proba, axis=1)]
+    out = classes[np.argmax(proba, axis=1)]
+    gate = supraventricular_gate(X)
+    # an S beat (the first of a run) is abruptly premature: a gradual shortening of the RR
+    # (sinus tachycardia building up, sinus arrhythmia) is not ectopy
+    abrupt = X[:, FEATURE_NAMES.index("pre_prev")] < np.log2(ABRUPT)
+    out[(out == "S") & (gate | ~abrupt)] = "N"
+    return _propagate_runs(out, X, gate)
+
+
+#: RR ratio to the previous RR below which a beat is abruptly premature.
+ABRUPT = 0.9
+
+
+#: RR ratio to the median of the previous 32 RR intervals below which a beat is premature.
+PREMATURE = 0.85
+
+
+def _propagate_runs(labels: np.ndarray, X: np.ndarray, gate: np.ndarray) -> np.ndarray:
+    """Beats that continue a run started by an S beat become S.
+
+    A beat labelled N in an unbroken sequence of beats after an S beat becomes S when it is
+    premature both relative to the preceding rhythm (RR below :data:`PREMATURE` of the median
+    of the previous 32 RR intervals) and relative to the last RR before the run's first S beat,
+    has a normal QRS (correlation with the dominant template >= 0.8) and is not in a
+    fibrillation/flutter context (``gate``): the beats of a supraventricular run are each as
+    premature as its first beat, while a gradual rate increase is not.
+    """
+    col = {name: j for j, name in enumerate(FEATURE_NAMES)}
+    rr = X[:, col["rr_pre"]].astype(np.float64)
+    cand = (X[:, col["pre_prev32"]] < np.log2(PREMATURE)) & (X[:, col["dom_corr"]] > 0.8) & ~gate
+    is_s = labels == "S"
+    chain = is_s | ((labels == "N") & cand)
+    seg = np.cumsum(~chain)  # chained beats share the segment id of the beat before them
+    idx_s = np.flatnonzero(is_s)
+    out = labels.copy()
+    if idx_s.size == 0:
+        return out
+    segs, first = np.unique(seg[idx_s], return_index=True)
+    first_s = idx_s[first]
+    anchor = np.full(int(seg[-1]) + 1, np.nan)
+    anchor[segs] = rr[np.maximum(first_s - 1, 0)]
+    start = np.full(int(seg[-1]) + 1, labels.size)
+    start[segs] = first_s
+    i = np.arange(labels.size)
+    with np.errstate(invalid="ignore"):
+        premature = rr < PREMATURE * anchor[seg]
+    out[chain & (i > start[seg]) & premature] = "S"
+    return out
 
 
 def _finish(
@@ -386,29 +539,12 @@ def _finish(
 ) -> BeatLabels:
     model = load_model()
     proba = predict_proba(model, an.X) if an.X.shape[0] else np.zeros((0, 4))
-    beat_label = _labels_from_proba(proba)
+    beat_label = decide_labels(proba, an.X)
     fam = an.clusters.family
     n_fam = an.clusters.n_families
     paced = _paced_families(an, params)
-    # family label: the most common beat label of its members
-    fam_labels = np.full(n_fam, "N", dtype="<U1")
-    for f in range(n_fam):
-        members = beat_label[fam == f]
-        if paced[f]:
-            fam_labels[f] = "Q"
-        elif members.size:
-            vals, cnt = np.unique(members, return_counts=True)
-            fam_labels[f] = vals[np.argmax(cnt)]
-    overrides = np.full(beats.size, "", dtype="<U1")
+    fam_labels, overrides = family_consensus(beat_label, proba, fam, n_fam, paced=paced)
     ok = fam >= 0
-    base = np.full(beats.size, "Q", dtype="<U1")
-    if n_fam:
-        base[ok] = fam_labels[fam[ok]]
-    paced_beat = np.zeros(beats.size, dtype=bool)
-    if n_fam:
-        paced_beat[ok] = paced[fam[ok]]
-    differ = (beat_label != base) & ok & ~paced_beat
-    overrides[differ] = beat_label[differ]
     overrides[~ok] = "Q"
     if quality is not None:
         q = _beat_quality(quality, beats)
@@ -441,7 +577,7 @@ def _finish(
 def _array_window_reader(x: np.ndarray, g) -> Callable[[int, int], np.ndarray]:
     def read(start: int, stop: int) -> np.ndarray:
         beats = np.array([start + g.pre], dtype=np.int64)
-        w, _, _ = K.extract_windows(
+        w, _, _ = K.extract_windows_serial(
             x, beats, 0, g.slope_k, g.env_half, g.base_half, g.pre, g.post, g.ranges
         )
         return w[0]
@@ -541,7 +677,12 @@ def classify_beats_recording(
         from tqdm.auto import tqdm
 
         iterator = tqdm(starts, desc="classifying beats", unit="chunk")
-    parts: list[BeatWindows] = []
+    windows = BeatWindows(
+        np.empty((b.size, len(idx), g.keep_hi - g.keep_lo), np.float32),
+        np.empty(b.size, np.int64),
+        np.empty((b.size, K.N_SCALAR), np.float32),
+        g,
+    )
     for k, i0 in enumerate(iterator):
         if report is not None:
             report(0.8 * k / max(1, len(starts)))
@@ -554,16 +695,8 @@ def classify_beats_recording(
         r0 = max(0, i0 - margin)
         r1 = min(recording.n_samples, i1 + margin)
         block = recording.get_samples(idx, r0, r1)
-        parts.append(extract_beat_windows(block, b[lo_b:hi_b], g, offset=r0))
+        extract_beat_windows(block, b[lo_b:hi_b], g, offset=r0, out=windows, at=int(lo_b))
         del block
-    windows = concatenate_windows(parts, g)
-    if windows.win.shape[0] == 0 and b.size == 0:
-        windows = BeatWindows(
-            np.zeros((0, len(idx), g.keep_hi - g.keep_lo), np.float32),
-            np.zeros(0, np.int64),
-            np.zeros((0, K.N_SCALAR), np.float32),
-            g,
-        )
     an = _analyse(windows, params)
     names = [recording.leads[i] for i in idx]
     out = _finish(an, b, fs, params, quality, _recording_window_reader(recording, idx, g), names)
@@ -579,7 +712,7 @@ def _recording_window_reader(recording, idx: list[int], g) -> Callable[[int, int
         r1 = min(recording.n_samples, stop + pad)
         block = recording.get_samples(idx, r0, r1)
         beats = np.array([start + g.pre - r0], dtype=np.int64)
-        w, _, _ = K.extract_windows(
+        w, _, _ = K.extract_windows_serial(
             np.ascontiguousarray(block, dtype=np.float32),
             beats,
             0,

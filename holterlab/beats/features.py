@@ -27,6 +27,8 @@ __all__ = [
     "morphology_features",
     "feature_matrix",
     "p_wave_correlation",
+    "rolling_median",
+    "CONTEXT_BEATS",
 ]
 
 
@@ -150,6 +152,8 @@ def extract_beat_windows(
     *,
     offset: int = 0,
     block: int = 20000,
+    out: BeatWindows | None = None,
+    at: int = 0,
 ) -> BeatWindows:
     """Cut beat windows out of a signal block.
 
@@ -166,23 +170,32 @@ def extract_beat_windows(
         Recording sample index of ``x[:, 0]``.
     block
         Beats processed at once (bounds the temporary full-width windows).
+    out, at
+        Write the windows into ``out`` (preallocated for all beats of a recording) from beat
+        index ``at`` on, instead of new arrays; ``out`` is returned.
     """
     g = geometry
     x = np.ascontiguousarray(x, dtype=np.float32)
     local = np.asarray(beats, dtype=np.int64) - int(offset)
     n = local.size
     width = g.keep_hi - g.keep_lo
-    win = np.empty((n, x.shape[0], width), dtype=np.float32)
-    fid = np.empty(n, dtype=np.int64)
-    scal = np.empty((n, K.N_SCALAR), dtype=np.float32)
+    if out is None:
+        out = BeatWindows(
+            np.empty((n, x.shape[0], width), dtype=np.float32),
+            np.empty(n, dtype=np.int64),
+            np.empty((n, K.N_SCALAR), dtype=np.float32),
+            g,
+        )
+        at = 0
     for sl in _blocks(local, block):
         w, f, s = K.extract_windows(
             x, local[sl], g.search, g.slope_k, g.env_half, g.base_half, g.pre, g.post, g.ranges
         )
-        win[sl] = w[:, :, g.keep_lo : g.keep_hi]
-        fid[sl] = f + int(offset)
-        scal[sl] = s
-    return BeatWindows(win=win, fid=fid, scal=scal, geometry=g)
+        dst = slice(at + sl.start, at + sl.stop)
+        out.win[dst] = w[:, :, g.keep_lo : g.keep_hi]
+        out.fid[dst] = f + int(offset)
+        out.scal[dst] = s
+    return out
 
 
 def concatenate_windows(parts: list[BeatWindows], geometry: WindowGeometry) -> BeatWindows:
@@ -207,6 +220,10 @@ def concatenate_windows(parts: list[BeatWindows], geometry: WindowGeometry) -> B
 
 
 # ---------------------------------------------------------------------------- timing
+#: Beats either side of a beat that make up its rhythm context (``ctx_*`` features).
+CONTEXT_BEATS = 10
+
+
 @numba.njit(cache=True)
 def _previous_mean(rr, ok, k, fallback):
     """Mean of the ``k`` most recent intervals with ``ok`` before each index (not included)."""
@@ -238,6 +255,11 @@ def _previous_median(values: np.ndarray, k: int) -> np.ndarray:
 def _rolling_median(values: np.ndarray, half: int) -> np.ndarray:
     """Centred median over ``2 * half + 1`` values (clipped at the ends)."""
     return K.window_median(np.ascontiguousarray(values, dtype=np.float64), -half, half)
+
+
+def rolling_median(values: np.ndarray, half: int) -> np.ndarray:
+    """Centred median over ``2 * half + 1`` values (clipped at the ends), float64."""
+    return _rolling_median(values, half)
 
 
 def _time_window_mean(t: np.ndarray, values: np.ndarray, ok: np.ndarray, half_s: float):
@@ -293,6 +315,7 @@ def rr_features(
                 "pre_prev32",
                 "pre_prev128",
                 "irr_long",
+                "ctx_irr",
             )
         }
     d = np.diff(t)
@@ -310,6 +333,15 @@ def rr_features(
     local = med_c
     drr = np.abs(np.diff(rr_pre, prepend=rr_pre[0]))
     irr = _rolling_median(drr, 8) / med_c
+    # irregularity of the neighbourhood (+-10 beats): high in atrial fibrillation. The smallest
+    # over RR differences at lags 1, 2 and 3 beats, so that bi- and trigeminy (regular patterns
+    # of ectopic beats) do not count as irregular
+    ctx_irr = _rolling_median(drr / med_c, CONTEXT_BEATS)
+    for lag in (2, 3):
+        if n > lag:
+            d_lag = np.abs(rr_pre[lag:] - rr_pre[:-lag])
+            d_lag = np.concatenate([np.resize(d_lag, lag), d_lag])
+            ctx_irr = np.minimum(ctx_irr, _rolling_median(d_lag / med_c, CONTEXT_BEATS))
     med_long = _rolling_median(rr_pre, 30)
     irr_long = _rolling_median(drr, 30) / med_long
     prev_med = _previous_median(rr_pre, 32)
@@ -320,6 +352,7 @@ def rr_features(
         "pre_prev32": rr_pre / prev_med,
         "pre_prev128": rr_pre / prev_med128,
         "irr_long": irr_long,
+        "ctx_irr": ctx_irr,
         "rr_pre": rr_pre,
         "rr_post": rr_post,
         "pre_local": pre_local,
@@ -397,34 +430,42 @@ def morphology_features(
 
 
 def p_wave_correlation(
-    windows: BeatWindows, lag: np.ndarray, dominant_members: np.ndarray, k: int = 256
-) -> tuple[np.ndarray, np.ndarray]:
-    """Correlation of each beat's P-wave range with the dominant family's median P wave.
+    windows: BeatWindows,
+    lag: np.ndarray,
+    update: np.ndarray,
+    *,
+    memory: int = 16,
+    k: int = 64,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each beat's P-wave range compared with a running P template of recent normal beats.
 
-    Returns the combined (over leads) and the best single-lead correlation per beat. Windows
-    are taken at the lag at which each beat matched the dominant template.
+    ``update`` marks the beats that are normal by morphology and timing (they move the running
+    template, :func:`~._classify_kernels.track_p_wave`); the template starts as the median P
+    range of the first ``k`` of them. Windows are taken at the lag at which each beat matched
+    the dominant template. A running (not a fixed) template keeps the reference valid when
+    the heart rate changes: at fast rates the previous T wave reaches into the P range.
+
+    Returns the combined (over leads) and best single-lead correlation and the P power relative
+    to the running mean of the normal beats' P power (float64, one value per beat).
     """
     g = windows.geometry
     n, n_leads, _ = windows.win.shape
-    if n == 0 or dominant_members.size == 0:
-        return np.zeros(n), np.zeros(n)
+    members = np.flatnonzero(update)[:k]
+    if n == 0 or members.size == 0:
+        return np.zeros(n), np.zeros(n), np.ones(n)
     ps = g.p_slice
     width = ps.stop - ps.start
-    lag = np.clip(lag, -g.max_lag, g.max_lag)
-    cols = ps.start + lag[:, None] + np.arange(width)[None, :]
+    lag = np.clip(np.asarray(lag, dtype=np.int64), -g.max_lag, g.max_lag)
+    cols = ps.start + lag[members, None] + np.arange(width)[None, :]
     cols = np.clip(cols, 0, windows.win.shape[2] - 1)
-    seg = np.take_along_axis(windows.win, np.broadcast_to(cols[:, None, :], (n, n_leads, width)), 2)
-    seg = seg.astype(np.float64)
+    seg = np.take_along_axis(
+        windows.win[members], np.broadcast_to(cols[:, None, :], (members.size, n_leads, width)), 2
+    ).astype(np.float64)
     seg -= seg.mean(axis=2, keepdims=True)
-    members = dominant_members[:k]
-    tpl = np.median(seg[members], axis=0)
-    tpl -= tpl.mean(axis=1, keepdims=True)
-    sxt = (seg * tpl[None]).sum(axis=2)
-    sxx = (seg**2).sum(axis=2)
-    stt = (tpl**2).sum(axis=1)
-    comb = sxt.sum(axis=1) / np.sqrt(np.maximum(sxx.sum(axis=1) * stt.sum(), 1e-18))
-    per = sxt / np.sqrt(np.maximum(sxx * stt[None, :], 1e-18))
-    return comb, per.max(axis=1)
+    init = np.median(seg, axis=0)
+    return K.track_p_wave(
+        windows.win, lag, ps.start, width, np.asarray(update, dtype=np.bool_), memory, init
+    )
 
 
 def _family_median(values: np.ndarray, family: np.ndarray, n_fam: int) -> np.ndarray:
@@ -495,6 +536,8 @@ FEATURE_NAMES = (
     "irr_long",
     "p_corr",
     "p_lead_max",
+    "ctx_irr",
+    "ctx_p",
 )
 
 
@@ -552,4 +595,6 @@ _LOG_RATIOS = frozenset(
     )
 )
 #: Small positive magnitudes, given to the model as log10.
-_LOG_SMALL = frozenset(("p_per_qrs", "noise_per_qrs", "spike", "irregularity", "irr_long"))
+_LOG_SMALL = frozenset(
+    ("p_per_qrs", "noise_per_qrs", "spike", "irregularity", "irr_long", "ctx_irr")
+)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from holterlab.errors import ParameterError
+from holterlab.params.atrial import AtrialParams
 from holterlab.params.base import Params, param_field
 from holterlab.params.classification import ClassificationParams
 from holterlab.params.detection import DetectionParams, QualityParams
@@ -42,6 +43,7 @@ class AnalysisParams(Params):
     quality: QualityParams = param_field(QualityParams())
     detection: DetectionParams = param_field(DetectionParams())
     classification: ClassificationParams = param_field(ClassificationParams())
+    atrial: AtrialParams = param_field(AtrialParams())
     rhythm: RhythmParams = param_field(RhythmParams())
     hrv_enabled: bool = param_field(True, doc="compute HRV")
     hrv: HRVParams = param_field(HRVParams())

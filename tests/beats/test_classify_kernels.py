@@ -31,6 +31,10 @@ def test_extract_windows_equals_reference(data):
     np.testing.assert_array_equal(f1, f2)
     np.testing.assert_allclose(w1, w2, atol=2e-5)
     np.testing.assert_allclose(s1, s2, rtol=1e-4, atol=1e-5)
+    w3, f3, s3 = K.extract_windows_serial(x, *args)
+    np.testing.assert_array_equal(w1, w3)
+    np.testing.assert_array_equal(f1, f3)
+    np.testing.assert_array_equal(s1, s3)
 
 
 def test_window_corr_equals_reference(data):
@@ -76,6 +80,26 @@ def test_track_dominant_equals_reference(data):
     np.testing.assert_array_equal(out1[1], out2[1])
     np.testing.assert_allclose(out1[2], out2[2], rtol=1e-5)
     np.testing.assert_allclose(out1[3], out2[3], atol=1e-5)
+
+
+def test_track_p_wave_equals_reference(data):
+    x, beats, g = data
+    w = extract_beat_windows(x, beats, g).win
+    ps = g.p_slice
+    width = ps.stop - ps.start
+    rng = np.random.default_rng(2)
+    lag = rng.integers(-g.max_lag, g.max_lag + 1, w.shape[0])
+    update = np.ones(w.shape[0], dtype=bool)
+    update[[6, 12, 17, 19]] = False  # the ectopic beats do not move the template
+    init = w[0, :, ps].astype(np.float64)
+    args = (w, lag, ps.start, width, update, 4, init)
+    out1 = K.track_p_wave(*args)
+    out2 = K.track_p_wave_ref(*args)
+    for a, b in zip(out1, out2, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+    comb, best, power = out1
+    assert np.all(np.abs(comb) <= 1 + 1e-9) and np.all(np.abs(best) <= 1 + 1e-9)
+    assert np.all(power > 0)
 
 
 @pytest.mark.parametrize("lo_off, hi_off", [(-8, 8), (-32, -1), (-3, 0), (0, 5)])

@@ -226,6 +226,38 @@ def test_tree_kernel_equals_reference():
     rest = [model["missing_left"], model["offsets"], int(model["n_classes"])]
     fast = K.gbt_raw(X, K.pack_trees(*nodes), *rest)
     np.testing.assert_allclose(fast, K.gbt_raw_ref(X, *nodes, *rest), rtol=1e-12)
+    # more rows than one block of the kernel, float32 input as classify passes it
+    rng = np.random.default_rng(5)
+    big = np.repeat(np.asarray(model["check_X"], dtype=np.float32), 80, axis=0)
+    big = big + rng.normal(0, 0.3, big.shape).astype(np.float32)
+    assert big.shape[0] > 2 * K.GBT_BLOCK
+    fast32 = K.gbt_raw(big, K.pack_trees(*nodes), *rest)
+    np.testing.assert_allclose(fast32, K.gbt_raw_ref(big, *nodes, *rest), rtol=1e-12, atol=1e-12)
+
+
+def test_gradual_rate_changes_are_not_s():
+    """Sinus tachycardia building up and sinus arrhythmia shorten RR gradually: not ectopy."""
+    n = 400
+    i = np.arange(n)
+    ramp = np.interp(i, [0, 100, 160, 260, 320, 400], [0.95, 0.95, 0.45, 0.45, 0.95, 0.95])
+    # respiratory sinus arrhythmia, fading at fast rates
+    rr = ramp * (1.0 + 0.08 * (ramp / 0.95) ** 2 * np.sin(2 * np.pi * i / 4.5))
+    x, beats = synthetic_ecg(["N"] * n, fs=250.0, rr=rr, noise=0.01, seed=8)
+    res = classify_beats(x, 250.0, beats)
+    assert np.mean(res.labels == "S") <= 0.01, res.counts()
+
+
+def test_irregular_rhythm_is_not_s():
+    """An irregularly irregular rhythm (atrial fibrillation) has no S beats; V beats stay V."""
+    rng = np.random.default_rng(9)
+    n = 400
+    kinds = ["V" if k % 37 == 20 else "A" for k in range(n)]
+    rr = rng.uniform(0.45, 1.05, n)
+    x, beats = synthetic_ecg(kinds, fs=250.0, rr=rr, noise=0.01, seed=9, fibrillation=0.06)
+    res = classify_beats(x, 250.0, beats)
+    kinds = np.array(kinds)
+    assert np.mean(res.labels[kinds == "A"] == "S") <= 0.02, res.counts()
+    assert np.mean(res.labels[kinds == "V"] == "V") >= 0.9
 
 
 def test_paced_rhythm_is_q():
@@ -235,3 +267,56 @@ def test_paced_rhythm_is_q():
     assert np.mean(res.labels == "Q") >= 0.95
     off = classify_beats(x, 250.0, beats, params=ClassificationParams(detect_paced=False))
     assert not np.any(off.labels == "Q")
+
+
+def _neutral_features(n: int) -> tuple[np.ndarray, dict[str, int]]:
+    """Feature rows of ordinary sinus beats (log ratios 0, clear P waves, regular rhythm)."""
+    from holterlab.beats.features import FEATURE_NAMES
+
+    X = np.zeros((n, len(FEATURE_NAMES)), dtype=np.float32)
+    col = {name: j for j, name in enumerate(FEATURE_NAMES)}
+    X[:, col["rr_pre"]] = 0.8
+    X[:, col["dom_corr"]] = 0.99
+    X[:, col["ctx_p"]] = 0.95
+    X[:, col["ctx_irr"]] = np.log10(0.01 + 1e-4)
+    return X, col
+
+
+def test_decide_labels_runs_and_abruptness():
+    from holterlab.beats.classify import decide_labels
+
+    X, col = _neutral_features(14)
+    X[5, col["pre_prev"]] = np.log2(0.6)  # the run's first beat: abruptly premature
+    X[5:9, col["rr_pre"]] = 0.48
+    X[5:9, col["pre_prev32"]] = np.log2(0.6)
+    proba = np.tile([0.9, 0.05, 0.03, 0.02], (14, 1))
+    proba[5] = [0.2, 0.7, 0.05, 0.05]  # the model calls only the first beat S
+    labels = decide_labels(proba, X)
+    assert "".join(labels) == "NNNNNSSSSNNNNN"
+    # a gradual shortening (not abrupt) starts no run, even if the model says S
+    X[5, col["pre_prev"]] = np.log2(0.95)
+    assert "".join(decide_labels(proba, X)) == "N" * 14
+    # an irregular neighbourhood without P waves (fibrillation): no S
+    X[5, col["pre_prev"]] = np.log2(0.6)
+    X[:, col["ctx_p"]] = 0.1
+    X[:, col["ctx_irr"]] = np.log10(0.15)
+    assert "".join(decide_labels(proba, X)) == "N" * 14
+
+
+def test_family_consensus_needs_strong_evidence_for_v_overrides():
+    from holterlab.beats.classify import family_consensus
+
+    label = np.array(list("NNNNVNNNVV"))
+    family = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1])
+    proba = np.tile([0.9, 0.0, 0.1, 0.0], (10, 1))
+    proba[4] = [0.4, 0.0, 0.6, 0.0]  # a weak V inside the normal family
+    proba[8:] = [0.1, 0.0, 0.9, 0.0]
+    fam_labels, over = family_consensus(label, proba, family, 2)
+    assert list(fam_labels) == ["N", "V"]
+    assert over[4] == ""  # the weak V follows its family
+    proba[4] = [0.02, 0.0, 0.98, 0.0]
+    _, over = family_consensus(label, proba, family, 2)
+    assert over[4] == "V"
+    paced = np.array([False, True])
+    fam_labels, over = family_consensus(label, proba, family, 2, paced=paced)
+    assert fam_labels[1] == "Q" and np.all(over[8:] == "")
