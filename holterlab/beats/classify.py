@@ -11,7 +11,9 @@ The method is per-recording, as clinical Holter systems work:
    power, the beat's family statistics) (:mod:`holterlab.beats.features`);
 4. a small model shipped with holterlab (``holterlab/models/beat_classifier.npz``, trained on
    the MIT-BIH DS1 records by ``scripts/train_classifier.py``) labels every beat; pacemaker
-   spikes make a family paced (class Q) and beats of bad signal quality are Q;
+   spikes (:mod:`holterlab.beats.paced`, scored on the raw signal) make a family paced
+   (class Q), a beat with a strong spike of its own is Q (fusion of paced beats), and beats
+   of bad signal quality are Q;
 5. patient-adaptive decision rules on top of the model (:func:`decide_labels`): an S beat must
    be abruptly premature relative to the preceding RR (gradual rate changes, sinus
    arrhythmia are not ectopy) and may not sit in an irregular neighbourhood or one without
@@ -52,6 +54,7 @@ from holterlab.beats.features import (
     rr_features,
     window_geometry,
 )
+from holterlab.beats.paced import SPIKE_THRESHOLD, paced_families, pacing_spike_score
 from holterlab.beats.templates import (
     AAMI_LABELS,
     Clusters,
@@ -365,23 +368,21 @@ def beat_features(
     return an.X, an.clusters.family
 
 
-def _paced_families(an: _Analysis, params: ClassificationParams) -> np.ndarray:
-    """Families whose beats carry a pacemaker spike before the QRS (bool per family)."""
+def _paced_families(
+    an: _Analysis, params: ClassificationParams, spike: np.ndarray | None
+) -> np.ndarray:
+    """Families whose beats carry a pacemaker spike before the QRS (bool per family), from
+    the per-beat spike score of :func:`holterlab.beats.paced.pacing_spike_score`."""
     n_fam = an.clusters.n_families
-    if not params.detect_paced or n_fam == 0:
+    if not params.detect_paced or n_fam == 0 or spike is None:
         return np.zeros(n_fam, dtype=bool)
-    spike = an.windows.scal[:, 5]
-    fam = an.clusters.family
-    out = np.zeros(n_fam, dtype=bool)
-    for f in range(n_fam):
-        s = spike[fam == f]
-        # a spike: the sharpest bend before the QRS is a large fraction of the QRS amplitude
-        out[f] = s.size >= 3 and float(np.median(s)) >= PACED_SPIKE_RATIO
-    return out
+    return paced_families(spike, an.clusters.family, n_fam)
 
 
-#: Median spike feature (|second difference| / QRS peak-to-peak) of a paced family.
-PACED_SPIKE_RATIO = 0.5
+def _spike_score(signal: np.ndarray, fs: float, beats: np.ndarray, params) -> np.ndarray | None:
+    if not params.detect_paced or beats.size == 0:
+        return None
+    return pacing_spike_score(signal, fs, beats)
 
 
 def _beat_quality(quality: Any, beats: np.ndarray) -> np.ndarray:
@@ -536,16 +537,22 @@ def _finish(
     quality: np.ndarray | None,
     read_window: Callable[[int, int], np.ndarray],
     leads: list[str],
+    spike: np.ndarray | None = None,
 ) -> BeatLabels:
     model = load_model()
     proba = predict_proba(model, an.X) if an.X.shape[0] else np.zeros((0, 4))
     beat_label = decide_labels(proba, an.X)
     fam = an.clusters.family
     n_fam = an.clusters.n_families
-    paced = _paced_families(an, params)
+    paced = _paced_families(an, params, spike)
     fam_labels, overrides = family_consensus(beat_label, proba, fam, n_fam, paced=paced)
     ok = fam >= 0
     overrides[~ok] = "Q"
+    if spike is not None and params.detect_paced and n_fam:
+        # fusion and pseudo-fusion of paced beats: an intrinsic-looking QRS with a spike
+        own = (spike >= SPIKE_THRESHOLD) & ok
+        own[ok] &= ~paced[fam[ok]]
+        overrides[own] = "Q"
     if quality is not None:
         q = _beat_quality(quality, beats)
         if q.size != beats.size:
@@ -626,7 +633,8 @@ def classify_beats(
     g = window_geometry(fs, params)
     an = _analyse(extract_beat_windows(x, b, g), params)
     names = list(leads) if leads is not None else [f"ECG{i + 1}" for i in range(x.shape[0])]
-    return _finish(an, b, float(fs), params, quality, _array_window_reader(x, g), names)
+    spike = _spike_score(x, float(fs), b, params)
+    return _finish(an, b, float(fs), params, quality, _array_window_reader(x, g), names, spike)
 
 
 def classify_beats_recording(
@@ -677,6 +685,8 @@ def classify_beats_recording(
         from tqdm.auto import tqdm
 
         iterator = tqdm(starts, desc="classifying beats", unit="chunk")
+    spike = np.zeros(b.size, np.float32) if params.detect_paced else None
+    margin = max(margin, int(np.ceil(0.15 * fs)) + 1)  # the pacing-spike search reaches back
     windows = BeatWindows(
         np.empty((b.size, len(idx), g.keep_hi - g.keep_lo), np.float32),
         np.empty(b.size, np.int64),
@@ -696,10 +706,13 @@ def classify_beats_recording(
         r1 = min(recording.n_samples, i1 + margin)
         block = recording.get_samples(idx, r0, r1)
         extract_beat_windows(block, b[lo_b:hi_b], g, offset=r0, out=windows, at=int(lo_b))
+        if spike is not None:
+            spike[lo_b:hi_b] = pacing_spike_score(block, fs, b[lo_b:hi_b] - r0)
         del block
     an = _analyse(windows, params)
     names = [recording.leads[i] for i in idx]
-    out = _finish(an, b, fs, params, quality, _recording_window_reader(recording, idx, g), names)
+    reader = _recording_window_reader(recording, idx, g)
+    out = _finish(an, b, fs, params, quality, reader, names, spike)
     if report is not None:
         report(1.0)
     return out
