@@ -125,6 +125,10 @@ def sniff(head: bytes) -> bool:
 
 
 # ---------------------------------------------------------------------------------- source
+#: Reads of at least this many samples bypass the memory mapping (see ``_read_rows``).
+_DIRECT_READ_ROWS = 65536
+
+
 class Int16MemmapSource:
     """A :class:`~holterlab.recording.SignalSource` over interleaved int16 samples.
 
@@ -158,10 +162,28 @@ class Int16MemmapSource:
         if self._data is None:
             raise ParameterError("the recording was closed; open it again to read samples")
         idx = list(leads)
-        block = self._data[start:stop]
+        block = self._read_rows(start, stop)
         if idx == list(range(block.shape[1])):
             return np.array(block.T)
         return np.array(block[:, idx].T)
+
+    def _read_rows(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``[start, stop)``: long reads go through ``read()`` instead of the mapping, so
+        that walking a multi-day file chunk by chunk does not leave every page of it mapped
+        into the process (resident memory would grow by the file size); short reads (display
+        windows) use the mapping."""
+        data = self._data
+        filename = getattr(data, "filename", None)
+        stop = max(start, min(stop, data.shape[0]))
+        if filename is None or stop - start < _DIRECT_READ_ROWS:
+            return data[start:stop]
+        n_leads = data.shape[1]
+        with open(filename, "rb") as f:
+            f.seek(int(data.offset) + start * n_leads * 2)
+            rows = np.fromfile(f, dtype="<i2", count=(stop - start) * n_leads)
+        if rows.size != (stop - start) * n_leads:
+            raise ParameterError(f"{filename}: the file is shorter than its header says")
+        return rows.reshape(stop - start, n_leads)
 
     def read(self, start: int, stop: int, leads: Sequence[int]) -> np.ndarray:
         idx = list(leads)

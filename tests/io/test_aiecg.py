@@ -330,3 +330,19 @@ def test_header_length_beyond_file(tmp_path: Path):
     path.write_bytes(aiecg.MAGIC + b"\x01\x00" + struct.pack("<I", 10_000) + b"{}")
     with pytest.raises(TruncatedFileError):
         aiecg.read(path)
+
+
+def test_long_reads_bypass_the_mapping_and_equal_short_ones(tmp_path: Path):
+    rng = np.random.default_rng(4)
+    n = 3 * aiecg._DIRECT_READ_ROWS + 123
+    digital = rng.integers(-3000, 3000, size=(3, n)).astype(np.int16)
+    gain, zero = np.full(3, 200.0), np.zeros(3)
+    rec = Recording(
+        ArraySource(digital, gain, zero), 250, ["I", "II", "V1"], adc_gain=gain, adc_zero=zero
+    )
+    back = aiecg.read(aiecg.write(rec, tmp_path / "long.aiecg"))
+    whole = back.get_digital(None, 5, n - 7)  # one direct read
+    np.testing.assert_array_equal(whole, digital[:, 5 : n - 7])
+    pieces = [back.get_digital([2, 0], a, min(a + 1000, n)) for a in range(0, n, 1000)]
+    np.testing.assert_array_equal(np.concatenate(pieces, axis=1), digital[[2, 0]])
+    np.testing.assert_allclose(back.get_samples(None, 0, n), digital / 200.0, atol=1e-6)
