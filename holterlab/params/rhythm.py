@@ -137,8 +137,10 @@ class EctopyParams(Params):
     which every run of three or more ectopic beats is a run (VT when fast) and triplets are
     still counted in ``triplets``. Bigeminy (trigeminy) is a chain of at least
     ``bigeminy_min_cycles`` (``trigeminy_min_cycles``) isolated ectopic beats each separated
-    from the next by exactly one (two) N beats. S beats inside AF/flutter episodes are not
-    counted as S ectopy (AF takes precedence). With ``fusion_in_runs`` F beats within a
+    from the next by exactly one (two) N beats. S beats inside AF/flutter episodes, or less
+    than ``af_onset_s`` before one starts, are not counted as S ectopy (AF takes
+    precedence; the RR-based episode start lags the true onset by a few beats, whose
+    sudden shortening reads as S beats). With ``fusion_in_runs`` F beats within a
     sequence of V and F beats holding at least two V beats count as beats of the run.
     """
 
@@ -165,6 +167,13 @@ class EctopyParams(Params):
     )
     trigeminy_min_cycles: int = param_field(
         3, unit="beats", min=2, max=100, doc="ectopic beats in the shortest trigeminy episode"
+    )
+    af_onset_s: float = param_field(
+        10.0,
+        unit="s",
+        min=0.0,
+        max=60.0,
+        doc="S beats this close before an AF/flutter episode belong to its onset, not to S ectopy",
     )
 
 

@@ -142,7 +142,7 @@ def analyze_rhythm(
                 short = e.end_s - e.start_s <= p.rate.rate_episodes_bridge_s
                 (skipped if short else breaking).append((e.start_s, e.end_s))
     rate_events = rate_episodes(series, p.rate, exclude=breaking, skip=skipped)
-    code = effective_codes(series, af_spans)
+    code = effective_codes(series, af_spans, p.ectopy.af_onset_s)
     hourly = hourly_table(
         series,
         running,

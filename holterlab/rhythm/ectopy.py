@@ -39,14 +39,17 @@ __all__ = ["analyze_ectopy", "effective_codes"]
 
 
 def effective_codes(
-    series: BeatSeries, af_spans: list[tuple[float, float]] | None = None
+    series: BeatSeries,
+    af_spans: list[tuple[float, float]] | None = None,
+    onset_s: float = 0.0,
 ) -> np.ndarray:
-    """Label codes with S beats inside AF/flutter spans turned into N (AF precedence)."""
+    """Label codes with S beats inside AF/flutter spans, or less than ``onset_s`` before one
+    starts, turned into N (AF precedence)."""
     code = series.code.copy()
     if af_spans:
         t = series.t
         for a, b in af_spans:
-            i0 = np.searchsorted(t, a, side="left")
+            i0 = np.searchsorted(t, a - onset_s, side="left")
             i1 = np.searchsorted(t, b, side="right")
             block = code[i0:i1]
             block[block == CODE["S"]] = CODE["N"]
@@ -185,7 +188,7 @@ def analyze_ectopy(
 ) -> tuple[EctopySummary, EctopySummary, list[Event]]:
     """Ventricular and supraventricular summaries and their events (see module docstring)."""
     p = params or EctopyParams()
-    code = effective_codes(series, af_spans)
+    code = effective_codes(series, af_spans, p.af_onset_s)
     v, v_events = _class_ectopy(series, code, "V", p)
     s, s_events = _class_ectopy(series, code, "S", p)
     events = sorted(v_events + s_events, key=lambda e: e.start_s)

@@ -174,3 +174,24 @@ def test_s_beats_inside_af_are_not_s_ectopy():
 def test_ectopy_params_validate():
     with pytest.raises(ValueError):
         EctopyParams(run_min_beats=2)
+
+
+def test_s_beats_at_an_af_onset_belong_to_the_af():
+    from holterlab.rhythm._input import CODE, prepare
+    from holterlab.rhythm.ectopy import analyze_ectopy, effective_codes
+
+    fs = 250.0
+    t = list(np.arange(0.0, 60.0, 1.0))  # sinus
+    t += list(60.0 + 0.4 * np.arange(1, 6))  # 5 fast S beats at the onset
+    rng = np.random.default_rng(0)
+    t += list(62.0 + np.cumsum(rng.uniform(0.35, 1.1, 150)))  # the AF that follows
+    labels = ["N"] * 60 + ["S"] * 5 + ["N"] * 150
+    series = prepare((np.array(t) * fs).astype(np.int64), labels, fs)
+    af = [(64.0, float(t[-1]))]  # the RR-based episode starts a few beats late
+    late = effective_codes(series, af, onset_s=10.0)
+    assert not (late == CODE["S"]).any()
+    assert (effective_codes(series, af) == CODE["S"]).sum() == 5
+    _, s_sum, events = analyze_ectopy(series, EctopyParams(), af)
+    assert not [e for e in events if e.type == "svt"]
+    _, _, events = analyze_ectopy(series, EctopyParams(af_onset_s=0.0), af)
+    assert [e.type for e in events if e.type == "svt"] == ["svt"]
