@@ -203,6 +203,15 @@ def _score_kernel(x, beats, offsets, qrs_fraction, out):
     k = offsets[4]
     lo_ok = 2 * k
     hi_ok = n - 1 - 2 * k
+    # prefix sums of the spike measure: the noise level of every beat in O(1)
+    cum = np.zeros((n_leads, n + 1))
+    if hi_ok >= lo_ok:
+        for lead in range(n_leads):
+            r = x[lead]
+            c = 0.0
+            for j in range(lo_ok, hi_ok + 1):
+                c += _e_abs(r, j, k)
+                cum[lead, j + 1] = c
     for i in range(beats.size):
         b = beats[i]
         best = 0.0
@@ -219,10 +228,7 @@ def _score_kernel(x, beats, offsets, qrs_fraction, out):
                     peak = v
             j0 = max(b - n_half, lo_ok)
             j1 = min(b + n_half, hi_ok)
-            acc = 0.0
-            for j in range(j0, j1 + 1):
-                acc += _e_abs(r, j, k)
-            noise = acc / (j1 - j0 + 1)
+            noise = (cum[lead, j1 + 1] - cum[lead, j0]) / (j1 - j0 + 1)
             q0 = max(b - q_half, 0)
             q1 = min(b + q_half, n - 1)
             mx = float(r[q0])
