@@ -485,7 +485,36 @@ def decide_labels(proba: np.ndarray, X: np.ndarray) -> np.ndarray:
     # (sinus tachycardia building up, sinus arrhythmia) is not ectopy
     abrupt = X[:, FEATURE_NAMES.index("pre_prev")] < np.log2(ABRUPT)
     out[(out == "S") & (gate | ~abrupt)] = "N"
-    return _propagate_runs(out, X, gate)
+    out = _propagate_runs(out, X, gate)
+    # a family of wide beats unlike the dominant one, fast and without sinus timing, is
+    # ventricular: "a wide-complex tachycardia is VT until proven otherwise" (fast VT loses
+    # the prematurity cue after its first beat, and the model, trained on MIT-BIH with few
+    # fast VT runs, calls it S)
+    out[wide_tachycardia(X) & ((out == "N") | (out == "S"))] = "V"
+    return out
+
+
+#: Family QRS width (log2 of the ratio to the dominant family) from which a family is wide.
+WIDE_LOG2 = float(np.log2(1.5))
+#: Family template correlation with the dominant template below which it is unlike it.
+WIDE_CORR = 0.6
+#: Shortest QRS (ms) of a beat called ventricular by the wide-tachycardia rule.
+WIDE_MS = 110.0
+#: RR (ms) below which a beat of a wide family is tachycardic (150 bpm).
+WIDE_RR_MS = 400.0
+
+
+def wide_tachycardia(X: np.ndarray) -> np.ndarray:
+    """Beats of a wide, unlike-the-dominant family that arrive at >= 150 bpm (bool)."""
+    f = FEATURE_NAMES.index
+    rr_ms = 1000.0 * X[:, f("rr_pre")]
+    return (
+        (X[:, f("fam_width_rel")] >= WIDE_LOG2)
+        & (X[:, f("fam_dom_corr")] < WIDE_CORR)
+        & (X[:, f("width_ms")] >= WIDE_MS)
+        & (rr_ms < WIDE_RR_MS)
+        & (X[:, f("is_dom")] < 0.5)
+    )
 
 
 #: RR ratio to the previous RR below which a beat is abruptly premature.

@@ -320,3 +320,42 @@ def test_family_consensus_needs_strong_evidence_for_v_overrides():
     paced = np.array([False, True])
     fam_labels, over = family_consensus(label, proba, family, 2, paced=paced)
     assert fam_labels[1] == "Q" and np.all(over[8:] == "")
+
+
+def _fast_vt_case():
+    kinds = ["N"] * 150 + ["V"] * 15 + ["N"] * 150
+    rr = np.full(len(kinds), 0.8)
+    rr[150:165] = 0.316 / 0.65  # the run at 190 bpm (V beats come 0.65 RR after the last)
+    return synthetic_ecg(kinds, fs=250.0, rr=rr, noise=0.01, seed=12), np.array(kinds)
+
+
+def test_fast_wide_run_is_ventricular():
+    """A wide-complex run at 190 bpm is V throughout, even where the model calls its beats S
+    (as it did on a synthetic 24 h: after its first beat a fast run is no longer premature,
+    and MIT-BIH has few fast VT runs to learn from)."""
+    from holterlab.beats import classify as C
+
+    (x, beats), kinds = _fast_vt_case()
+    res = classify_beats(x, 250.0, beats)
+    assert np.mean(res.labels[kinds == "V"] == "V") >= 0.9, res.counts()
+    assert np.mean(res.labels[kinds == "N"] == "N") >= 0.99
+    X, _ = C.beat_features(x, 250.0, beats)
+    proba = np.zeros((kinds.size, 4))
+    proba[:, 0] = 1.0
+    run = np.flatnonzero(kinds == "V")
+    proba[run[1:]] = [0.05, 0.9, 0.05, 0.0]  # the model's mistake
+    labels = C.decide_labels(proba, X)
+    assert np.mean(labels[run[1:]] == "V") >= 0.9
+    assert (labels[kinds == "N"] == "N").all()
+
+
+def test_wide_tachycardia_rule_needs_a_wide_unlike_fast_family(monkeypatch):
+    from holterlab.beats import classify as C
+
+    (x, beats), kinds = _fast_vt_case()
+    X, _ = C.beat_features(x, 250.0, beats)
+    wide = C.wide_tachycardia(X)
+    assert wide[kinds == "V"][1:].mean() >= 0.9 and not wide[kinds == "N"].any()
+    slow = X.copy()
+    slow[:, C.FEATURE_NAMES.index("rr_pre")] = 0.45  # 133 bpm: not a tachycardia >= 150
+    assert not C.wide_tachycardia(slow).any()
