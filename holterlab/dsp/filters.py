@@ -13,6 +13,7 @@ from fractions import Fraction
 
 import numpy as np
 
+from holterlab.dsp.design import butter_sos
 from holterlab.errors import ParameterError
 
 __all__ = [
@@ -93,11 +94,10 @@ def design_sos(
     if low_hz is not None and high_hz is not None:
         if low_hz >= high_hz:
             raise ParameterError(f"low_hz ({low_hz}) must be below high_hz ({high_hz})")
-        band = [low_hz, high_hz]
-        return _scipy_signal().butter(int(order), band, "bandpass", fs=fs, output="sos")
+        return butter_sos(int(order), (low_hz, high_hz), "bandpass", fs)
     if low_hz is not None:
-        return _scipy_signal().butter(int(order), low_hz, "highpass", fs=fs, output="sos")
-    return _scipy_signal().butter(int(order), high_hz, "lowpass", fs=fs, output="sos")
+        return butter_sos(int(order), low_hz, "highpass", fs)
+    return butter_sos(int(order), high_hz, "lowpass", fs)
 
 
 def _filtfilt(sos: np.ndarray, x: np.ndarray) -> np.ndarray:
