@@ -187,6 +187,15 @@ class Int16MemmapSource:
 
     def read(self, start: int, stop: int, leads: Sequence[int]) -> np.ndarray:
         idx = list(leads)
+        if self._float32_ok and stop - start >= _DIRECT_READ_ROWS and self._data is not None:
+            from holterlab.io._convert import int16_rows_to_mv
+
+            rows = self._read_rows(start, stop)
+            return int16_rows_to_mv(rows, idx, self._zero, self._gain, self._missing)
+        return self._read_reference(start, stop, idx)
+
+    def _read_reference(self, start: int, stop: int, idx: list[int]) -> np.ndarray:
+        """The numpy conversion (short reads; the reference of the numba kernel)."""
         raw = self._block(start, stop, idx)
         if self._float32_ok:
             out = raw.astype(np.float32)

@@ -346,3 +346,26 @@ def test_long_reads_bypass_the_mapping_and_equal_short_ones(tmp_path: Path):
     pieces = [back.get_digital([2, 0], a, min(a + 1000, n)) for a in range(0, n, 1000)]
     np.testing.assert_array_equal(np.concatenate(pieces, axis=1), digital[[2, 0]])
     np.testing.assert_allclose(back.get_samples(None, 0, n), digital / 200.0, atol=1e-6)
+
+
+def test_long_read_kernel_is_bit_identical_to_the_numpy_path(tmp_path: Path):
+    rng = np.random.default_rng(5)
+    n = aiecg._DIRECT_READ_ROWS + 4321
+    digital = rng.integers(-30000, 30000, size=(3, n)).astype(np.int16)
+    gain, zero = np.array([200.0, 137.5, 81.9]), np.array([0.0, 12.0, -7.0])
+    rec = Recording(
+        ArraySource(digital, gain, zero), 250, ["I", "II", "V1"], adc_gain=gain, adc_zero=zero
+    )
+    back = aiecg.read(aiecg.write(rec, tmp_path / "k.aiecg"))
+    src = back.source
+    for leads in ([0, 1, 2], [2, 1], [1]):
+        fast = src.read(3, n, leads)  # long: the numba kernel
+        ref = src._read_reference(3, n, leads)
+        np.testing.assert_array_equal(fast.view(np.int32), ref.view(np.int32))
+    # a gap (NaN written as the missing value) reads back as NaN through the kernel too
+    x = rng.normal(0, 1, size=(2, n)).astype(np.float32)
+    x[1, 100:180] = np.nan
+    gap = aiecg.read(aiecg.write(Recording.from_array(x, 250), tmp_path / "g.aiecg")).source
+    fast, ref = gap.read(0, n, [0, 1]), gap._read_reference(0, n, [0, 1])
+    assert np.isnan(fast[1, 100:180]).all() and not np.isnan(fast[0]).any()
+    np.testing.assert_array_equal(fast.view(np.int32), ref.view(np.int32))
