@@ -13,9 +13,9 @@ Per segment, the largest ``|q|`` (QRS amplitude, mV), the kurtosis of ``q``
 (``E[q^4] / E[q^2]^2``; ECG is spiky, 8-25; Gaussian noise 3) and the ratio of the
 root-mean-square of ``h`` to that of ``q`` are returned; filter outputs whose window holds a
 non-finite sample are skipped. :func:`quality_stats` computes them in the same single pass
-over the signal as the flat/saturation/slope statistics of
-:func:`holterlab.beats._kernels.segment_stats` (whose results it reproduces exactly);
-:func:`ecg_stats_reference` is the plain numpy reference of the new columns.
+over the signal as the flat/saturation/slope statistics, whose plain-Python reference is
+:func:`holterlab.beats._reference.segment_stats`; :func:`ecg_stats_reference` is the plain
+numpy reference of the QRS-band columns.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ def quality_stats(x, seg_len, lag, dec, run_len, max_abs, w, qlag, k, out):
     # pragma: no cover - numba
     """One pass over ``x`` (n_leads, n) float32 filling ``out`` (n_leads, n_seg, 8) float64.
 
-    Columns 0-4 are those of :func:`holterlab.beats._kernels.segment_stats` (same arguments
+    Columns 0-4 are those of :func:`holterlab.beats._reference.segment_stats` (same arguments
     ``lag``, ``dec``, ``run_len``, ``max_abs``; equal results, which a test checks), columns
     5-7 those of :func:`ecg_stats_reference` (arguments ``w``, ``qlag``, ``k``): max ``|q|``,
     kurtosis of ``q``, rms(h) / rms(q), NaN where too few finite samples.

@@ -249,7 +249,7 @@ def test_no_ecg_is_chunk_size_independent():
 
 def test_quality_kernel_equals_references():
     from holterlab._quality_kernels import N_ECG_STATS, ecg_stats_reference, quality_stats
-    from holterlab.beats._kernels import segment_stats
+    from holterlab.beats._reference import segment_stats
 
     rng = np.random.default_rng(3)
     x = np.cumsum(rng.standard_normal((2, 2345)), axis=1).astype(np.float32)

@@ -15,7 +15,6 @@ import numba
 import numpy as np
 
 __all__ = [
-    "segment_stats",
     "envelope",
     "fuse",
     "block_stats",
@@ -74,106 +73,6 @@ def _median_inplace(a, n):  # pragma: no cover - numba
         if a[q] > lower:
             lower = a[q]
     return 0.5 * (lower + upper)
-
-
-@numba.njit(cache=True, nogil=True)
-def segment_stats(x, seg_len, lag, dec, run_len, max_abs, out):  # pragma: no cover - numba
-    """Per-lead, per-segment raw statistics for :mod:`holterlab.quality`.
-
-    ``x``: (n_leads, n) float32, cut into segments of ``seg_len`` samples (the last may be
-    shorter). ``out``: (n_leads, n_seg, 5) float64 receiving, per segment: fraction of
-    non-finite samples, peak-to-peak amplitude, fraction of clipped samples (plateaus of
-    ``run_len`` identical values at the segment extreme, or beyond ``max_abs``), maximum and
-    median (over every ``dec``-th sample) of ``|x[i] - x[i - lag]|``.
-    """
-    n_leads, n = x.shape
-    n_seg = out.shape[1]
-    buf = np.empty(seg_len // dec + 2, np.float64)
-    run_v = np.empty(seg_len // max(run_len, 1) + 2, np.float64)
-    run_n = np.empty(seg_len // max(run_len, 1) + 2, np.int64)
-    for lead in range(n_leads):
-        for s in range(n_seg):
-            a = s * seg_len
-            b = min(n, a + seg_len)
-            m = b - a
-            n_bad = 0
-            mn = np.inf
-            mx = -np.inf
-            top = 0.0
-            k = 0
-            n_runs = 0
-            beyond = 0
-            run_start = a
-            run_val = np.float64(x[lead, a]) if m > 0 else np.nan
-            dcount = 0
-            for i in range(a, b + 1):
-                if i < b:
-                    v = np.float64(x[lead, i])
-                    if i > a and v == run_val:
-                        pass
-                    elif i > a:
-                        length = i - run_start
-                        if np.isfinite(run_val):
-                            if abs(run_val) >= max_abs:
-                                beyond += length
-                            elif length >= run_len:
-                                run_v[n_runs] = run_val
-                                run_n[n_runs] = length
-                                n_runs += 1
-                        run_start = i
-                        run_val = v
-                else:
-                    if m > 0:
-                        length = i - run_start
-                        if np.isfinite(run_val):
-                            if abs(run_val) >= max_abs:
-                                beyond += length
-                            elif length >= run_len:
-                                run_v[n_runs] = run_val
-                                run_n[n_runs] = length
-                                n_runs += 1
-                    break
-                fin = np.isfinite(v)
-                if i - a >= lag:
-                    if fin:
-                        v0 = np.float64(x[lead, i - lag])
-                        if np.isfinite(v0):
-                            d = abs(v - v0)
-                            if d > top:
-                                top = d
-                            if dcount == 0:
-                                buf[k] = d
-                                k += 1
-                    dcount += 1
-                    if dcount == dec:
-                        dcount = 0
-                if not fin:
-                    n_bad += 1
-                    continue
-                if v < mn:
-                    mn = v
-                if v > mx:
-                    mx = v
-            if n_bad == m or m == 0:
-                out[lead, s, 0] = 1.0
-                out[lead, s, 1] = 0.0
-                out[lead, s, 2] = 0.0
-                out[lead, s, 3] = 0.0
-                out[lead, s, 4] = 0.0
-                continue
-            clipped = beyond
-            if mx > mn:
-                for r in range(n_runs):
-                    if run_v[r] == mx or run_v[r] == mn:
-                        clipped += run_n[r]
-            med = 0.0
-            if k > 0:
-                med = _median_inplace(buf, k)
-            out[lead, s, 0] = n_bad / m
-            out[lead, s, 1] = mx - mn
-            out[lead, s, 2] = clipped / m
-            out[lead, s, 3] = top
-            out[lead, s, 4] = med
 
 
 #: Filter states below this magnitude are set to 0: a decaying recursion on a flat signal

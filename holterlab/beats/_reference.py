@@ -41,7 +41,15 @@ def _median_list(values: list[float]) -> float:
 
 
 def segment_stats(x, seg_len, lag, dec, run_len, max_abs, out) -> None:
-    """Reference of :func:`holterlab.beats._kernels.segment_stats`."""
+    """Per-lead, per-segment raw statistics (reference of columns 0-4 of
+    :func:`holterlab._quality_kernels.quality_stats`).
+
+    ``x``: (n_leads, n) float32 cut into segments of ``seg_len`` samples (the last may be
+    shorter). ``out``: (n_leads, n_seg, 5) float64 receiving, per segment: fraction of
+    non-finite samples, peak-to-peak amplitude, fraction of clipped samples (plateaus of
+    ``run_len`` identical values at the segment extreme, or beyond ``max_abs``), maximum and
+    median (over every ``dec``-th sample) of ``|x[i] - x[i - lag]|``.
+    """
     n_leads, n = x.shape
     n_seg = out.shape[1]
     for lead in range(n_leads):

@@ -29,7 +29,9 @@ def _ecgish(n: int, fs: float, leads: int = 2, seed: int = 0) -> np.ndarray:
     return x.astype(np.float32)
 
 
-def test_segment_stats_equal_reference():
+def test_quality_stats_equal_segment_stats_reference():
+    from holterlab._quality_kernels import N_ECG_STATS, quality_stats
+
     x = _ecgish(3000, 250.0, leads=3)
     x[0, 100:180] = np.nan  # a gap
     x[1, 500:620] = x[1].max() + 0.5  # clipping plateau at the maximum
@@ -39,11 +41,11 @@ def test_segment_stats_equal_reference():
     x[0, 2990:] = np.nan
     for seg_len, lag, dec, run_len in [(500, 2, 5, 10), (333, 1, 1, 2), (1000, 8, 20, 40)]:
         n_seg = -(-x.shape[1] // seg_len)
-        a = np.zeros((3, n_seg, 5))
+        a = np.zeros((3, n_seg, 5 + N_ECG_STATS))
         b = np.zeros((3, n_seg, 5))
-        K.segment_stats(x, seg_len, lag, dec, run_len, 50.0, a)
+        quality_stats(x, seg_len, lag, dec, run_len, 50.0, 9, 7, 4, a)
         R.segment_stats(x, seg_len, lag, dec, run_len, 50.0, b)
-        np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(a[..., :5], b)
     assert a[1, :, 2].max() > 0  # the plateau was counted
 
 
