@@ -315,6 +315,7 @@ def analyze(
         )
         prog.finish("rhythm")
         _check(cancelled, "rhythm")
+        labels = _af_precedence(classes, labels, beats, fs, rhythm.events, p)
 
         hrv = None
         if p.hrv_enabled:
@@ -356,6 +357,27 @@ def analyze(
         return result
     finally:
         prog.close()
+
+
+def _af_precedence(
+    classes: Any, labels: np.ndarray, beats: np.ndarray, fs: float, events: list, p: AnalysisParams
+) -> np.ndarray:
+    """Beat labels with AF precedence applied (S beats in AF/flutter episodes become N).
+
+    The classifier cannot tell a regular 2:1 flutter from a supraventricular run beat by beat;
+    the rhythm stage, with the atrial activity, can. The published labels (result counts,
+    beat list, annotation file) follow the rhythm stage, as its ectopy counts already do
+    (:func:`holterlab.rhythm.af_precedence`); ``classes`` gets the same change as overrides.
+    """
+    from holterlab.rhythm import af_precedence
+
+    to_n = af_precedence(beats / fs, labels, events, p.rhythm.ectopy.af_onset_s)
+    if not to_n.any():
+        return labels
+    labels = labels.copy()
+    labels[to_n] = "N"
+    classes.set_label(np.flatnonzero(to_n), "N")
+    return labels
 
 
 def analyze_beats(

@@ -49,12 +49,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from holterlab.annotations import Annotations, aami_class, read_annotations  # noqa: E402
-from holterlab.beats.classify import (  # noqa: E402
-    STRONG_V,
-    beat_features,
-    decide_labels,
-    family_consensus,
-)
+from holterlab.beats.classify import beat_features  # noqa: E402
+from holterlab.beats.decision import STRONG_V, decide_labels, family_consensus  # noqa: E402
 from holterlab.beats.features import FEATURE_NAMES  # noqa: E402
 
 DS1 = [101, 106, 108, 109, 112, 114, 115, 116, 118, 119, 122, 124, 201, 203, 205, 207, 208,

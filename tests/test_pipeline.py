@@ -155,3 +155,20 @@ def test_flat_recording_gives_no_beats_and_no_asystole():
     r = holterlab.analyze(rec)
     assert r.beats["total"] == 0
     assert r.pauses["count"] == 0
+
+
+def test_no_s_beat_inside_af_or_flutter(dense, result):
+    """AF precedence: the published labels have no S beat inside a detected AF or flutter
+    episode (the classifier alone cannot tell 2:1 flutter from a supraventricular run), and
+    the classification object carries the same labels."""
+    t = np.asarray(result.beat_samples) / result.fs
+    labels = np.asarray(result.beat_labels).astype(str)
+    spans = [(e.start_s, e.end_s) for e in result.events if e.type in ("af", "afl")]
+    assert spans, "the dense preset has AF/flutter"
+    for a, b in spans:
+        assert not np.any(labels[(t >= a) & (t <= b)] == "S")
+    assert np.array_equal(np.asarray(result.classification.labels).astype(str), labels)
+    _, truth = dense
+    test = Annotations(result.beat_samples, list(labels), result.fs)
+    cmp = compare_beats(_truth_annotations(truth), test, learning_s=0)
+    assert cmp.sveb_pp >= 0.9  # 0.82 without AF precedence

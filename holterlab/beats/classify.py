@@ -14,14 +14,17 @@ The method is per-recording, as clinical Holter systems work:
    spikes (:mod:`holterlab.beats.paced`, scored on the raw signal) make a family paced
    (class Q), a beat with a strong spike of its own is Q (fusion of paced beats), and beats
    of bad signal quality are Q;
-5. patient-adaptive decision rules on top of the model (:func:`decide_labels`): an S beat must
-   be abruptly premature relative to the preceding RR (gradual rate changes, sinus
-   arrhythmia are not ectopy) and may not sit in an irregular neighbourhood or one without
-   sinus P waves (atrial fibrillation/flutter: conducted beats are N); beats continuing a run
-   that an S beat started are S while they stay premature relative to the preceding rhythm;
-6. family consensus (:func:`family_consensus`): a family takes the label most of its beats
-   have; a beat keeps a differing label as an override, but a V override inside a non-V
-   family needs a V probability of at least :data:`STRONG_V`.
+5. patient-adaptive decision rules on top of the model (:mod:`holterlab.beats.decision`,
+   :func:`~holterlab.beats.decision.decide_labels`): an S beat must be abruptly premature
+   relative to the preceding RR (gradual rate changes, sinus arrhythmia are not ectopy) and
+   may not sit in an irregular neighbourhood or one without sinus P waves (atrial
+   fibrillation/flutter: conducted beats are N); beats continuing a run that an S beat
+   started are S while they stay premature; a regular narrow-complex run with an abrupt onset
+   is S throughout; a very premature wide beat with a non-compensatory pause is an
+   aberrantly conducted S beat; a fast wide unlike-the-dominant family is V;
+6. family consensus (:func:`~holterlab.beats.decision.family_consensus`): a family takes the
+   label most of its beats have; a beat keeps a differing label as an override, but a V
+   override inside a non-V family needs a V probability of at least ``STRONG_V``.
 
 The P-wave features compare each beat with a *running* P template of recent normal beats
 (:func:`~holterlab.beats.features.p_wave_correlation`), so that the previous T wave reaching
@@ -42,6 +45,7 @@ from typing import Any
 import numpy as np
 
 from holterlab.beats import _classify_kernels as K
+from holterlab.beats.decision import decide_labels, family_consensus
 from holterlab.beats.features import (
     CONTEXT_BEATS,
     FEATURE_NAMES,
@@ -395,167 +399,6 @@ def _beat_quality(quality: Any, beats: np.ndarray) -> np.ndarray:
         seg = np.clip(beats // max(int(quality.segment_samples), 1), 0, usable.size - 1)
         return usable[seg]
     return np.asarray(quality, dtype=np.float64).reshape(-1)
-
-
-#: Neighbourhood P-wave correlation below which a beat has no sinus P waves around it.
-NO_P_CONTEXT = 0.5
-#: Neighbourhood irregularity (median |dRR| / local RR, smallest over lags 1-3 beats) of a
-#: fibrillation-like rhythm.
-IRREGULAR_CONTEXT = 0.24
-#: The same where sinus P waves are missing around the beat (``ctx_p`` < :data:`NO_P_CONTEXT`).
-IRREGULAR_NO_P = 0.06
-#: RR ratio to the previous beat above which a beat is not abruptly premature.
-NOT_ABRUPT = 0.85
-
-
-def supraventricular_gate(X: np.ndarray) -> np.ndarray:
-    """Beats that may not be called S whatever the model says (bool per beat).
-
-    In an irregular neighbourhood (``ctx_irr`` above :data:`IRREGULAR_CONTEXT`: atrial
-    fibrillation, flutter with variable conduction; regular bi- or trigeminy does not count)
-    beats are conducted and AAMI counts them N; without sinus P waves around a beat (``ctx_p``
-    below :data:`NO_P_CONTEXT`) already :data:`IRREGULAR_NO_P` suffices, and otherwise a beat is
-    only S if it is abruptly premature.
-    """
-    if X.shape[0] == 0:
-        return np.zeros(0, dtype=bool)
-    col = {name: j for j, name in enumerate(FEATURE_NAMES)}
-    ctx_p = X[:, col["ctx_p"]]
-    irr = X[:, col["ctx_irr"]]
-    irregular = irr > np.log10(IRREGULAR_CONTEXT + 1e-4)
-    somewhat = irr > np.log10(IRREGULAR_NO_P + 1e-4)
-    not_abrupt = X[:, col["pre_prev"]] > np.log2(NOT_ABRUPT)
-    return irregular | ((ctx_p < NO_P_CONTEXT) & (somewhat | not_abrupt))
-
-
-#: Model probability of V a beat needs to be called V inside a family labelled N (or S).
-STRONG_V = 0.9
-
-
-def family_consensus(
-    beat_label: np.ndarray,
-    proba: np.ndarray,
-    family: np.ndarray,
-    n_families: int,
-    *,
-    paced: np.ndarray | None = None,
-    strong_v: float = STRONG_V,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Family labels (the most common beat label of each family) and per-beat overrides.
-
-    A beat keeps a label that differs from its family's as an override, except that a V
-    override inside a non-V family needs strong evidence (V probability ``>= strong_v``):
-    single wide-looking beats of a normal family are mostly noise or aberration. Paced families
-    are Q (no overrides); beats without a family (``-1``) are Q.
-    """
-    n = beat_label.size
-    fam_labels = np.full(n_families, "N", dtype="<U1")
-    paced = np.zeros(n_families, dtype=bool) if paced is None else paced
-    ok = family >= 0
-    if n_families:
-        codes = np.searchsorted(np.array(["F", "N", "S", "V"]), beat_label)
-        votes = np.zeros((n_families, 4), dtype=np.int64)
-        np.add.at(votes, (family[ok], codes[ok]), 1)
-        fam_labels = np.array(["F", "N", "S", "V"])[np.argmax(votes, axis=1)].astype("<U1")
-        fam_labels[votes.sum(axis=1) == 0] = "N"
-        fam_labels[paced] = "Q"
-    base = np.full(n, "Q", dtype="<U1")
-    paced_beat = np.zeros(n, dtype=bool)
-    if n_families:
-        base[ok] = fam_labels[family[ok]]
-        paced_beat[ok] = paced[family[ok]]
-    label = beat_label.copy()
-    weak_v = (label == "V") & (base != "V") & (proba[:, 2] < strong_v) if n else label == "V"
-    label[weak_v] = np.where(base[weak_v] == "Q", "N", base[weak_v])
-    overrides = np.full(n, "", dtype="<U1")
-    differ = (label != base) & ok & ~paced_beat
-    overrides[differ] = label[differ]
-    overrides[~ok] = "Q"
-    return fam_labels, overrides
-
-
-def decide_labels(proba: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """Beat labels (``<U1`` N S V F) from model probabilities and the feature matrix ``X``."""
-    classes = np.array(["N", "S", "V", "F"])
-    if proba.shape[0] == 0:
-        return np.zeros(0, dtype="<U1")
-    out = classes[np.argmax(proba, axis=1)]
-    gate = supraventricular_gate(X)
-    # an S beat (the first of a run) is abruptly premature: a gradual shortening of the RR
-    # (sinus tachycardia building up, sinus arrhythmia) is not ectopy
-    abrupt = X[:, FEATURE_NAMES.index("pre_prev")] < np.log2(ABRUPT)
-    out[(out == "S") & (gate | ~abrupt)] = "N"
-    out = _propagate_runs(out, X, gate)
-    # a family of wide beats unlike the dominant one, fast and without sinus timing, is
-    # ventricular: "a wide-complex tachycardia is VT until proven otherwise" (fast VT loses
-    # the prematurity cue after its first beat, and the model, trained on MIT-BIH with few
-    # fast VT runs, calls it S)
-    out[wide_tachycardia(X) & ((out == "N") | (out == "S"))] = "V"
-    return out
-
-
-#: Family QRS width (log2 of the ratio to the dominant family) from which a family is wide.
-WIDE_LOG2 = float(np.log2(1.5))
-#: Family template correlation with the dominant template below which it is unlike it.
-WIDE_CORR = 0.6
-#: Shortest QRS (ms) of a beat called ventricular by the wide-tachycardia rule.
-WIDE_MS = 110.0
-#: RR (ms) below which a beat of a wide family is tachycardic (150 bpm).
-WIDE_RR_MS = 400.0
-
-
-def wide_tachycardia(X: np.ndarray) -> np.ndarray:
-    """Beats of a wide, unlike-the-dominant family that arrive at >= 150 bpm (bool)."""
-    f = FEATURE_NAMES.index
-    rr_ms = 1000.0 * X[:, f("rr_pre")]
-    return (
-        (X[:, f("fam_width_rel")] >= WIDE_LOG2)
-        & (X[:, f("fam_dom_corr")] < WIDE_CORR)
-        & (X[:, f("width_ms")] >= WIDE_MS)
-        & (rr_ms < WIDE_RR_MS)
-        & (X[:, f("is_dom")] < 0.5)
-    )
-
-
-#: RR ratio to the previous RR below which a beat is abruptly premature.
-ABRUPT = 0.9
-
-
-#: RR ratio to the median of the previous 32 RR intervals below which a beat is premature.
-PREMATURE = 0.85
-
-
-def _propagate_runs(labels: np.ndarray, X: np.ndarray, gate: np.ndarray) -> np.ndarray:
-    """Beats that continue a run started by an S beat become S.
-
-    A beat labelled N in an unbroken sequence of beats after an S beat becomes S when it is
-    premature both relative to the preceding rhythm (RR below :data:`PREMATURE` of the median
-    of the previous 32 RR intervals) and relative to the last RR before the run's first S beat,
-    has a normal QRS (correlation with the dominant template >= 0.8) and is not in a
-    fibrillation/flutter context (``gate``): the beats of a supraventricular run are each as
-    premature as its first beat, while a gradual rate increase is not.
-    """
-    col = {name: j for j, name in enumerate(FEATURE_NAMES)}
-    rr = X[:, col["rr_pre"]].astype(np.float64)
-    cand = (X[:, col["pre_prev32"]] < np.log2(PREMATURE)) & (X[:, col["dom_corr"]] > 0.8) & ~gate
-    is_s = labels == "S"
-    chain = is_s | ((labels == "N") & cand)
-    seg = np.cumsum(~chain)  # chained beats share the segment id of the beat before them
-    idx_s = np.flatnonzero(is_s)
-    out = labels.copy()
-    if idx_s.size == 0:
-        return out
-    segs, first = np.unique(seg[idx_s], return_index=True)
-    first_s = idx_s[first]
-    anchor = np.full(int(seg[-1]) + 1, np.nan)
-    anchor[segs] = rr[np.maximum(first_s - 1, 0)]
-    start = np.full(int(seg[-1]) + 1, labels.size)
-    start[segs] = first_s
-    i = np.arange(labels.size)
-    with np.errstate(invalid="ignore"):
-        premature = rr < PREMATURE * anchor[seg]
-    out[chain & (i > start[seg]) & premature] = "S"
-    return out
 
 
 def _finish(

@@ -137,9 +137,10 @@ class EctopyParams(Params):
     which every run of three or more ectopic beats is a run (VT when fast) and triplets are
     still counted in ``triplets``. Bigeminy (trigeminy) is a chain of at least
     ``bigeminy_min_cycles`` (``trigeminy_min_cycles``) isolated ectopic beats each separated
-    from the next by exactly one (two) N beats. S beats inside AF/flutter episodes, or less
-    than ``af_onset_s`` before one starts, are not counted as S ectopy (AF takes
-    precedence; the RR-based episode start lags the true onset by a few beats, whose
+    from the next by exactly one (two) N beats. S beats inside AF/flutter episodes, less
+    than ``af_onset_s`` before one starts, or in an unbroken run of S beats continuing one for
+    up to ``af_onset_s`` after its detected end, are not counted as S ectopy (AF takes
+    precedence; the detected episode edges lag the true ones by a few beats, whose
     sudden shortening reads as S beats). With ``fusion_in_runs`` F beats within a
     sequence of V and F beats holding at least two V beats count as beats of the run.
     """
@@ -173,7 +174,8 @@ class EctopyParams(Params):
         unit="s",
         min=0.0,
         max=60.0,
-        doc="S beats this close before an AF/flutter episode belong to its onset, not to S ectopy",
+        doc="S beats this close before an AF/flutter episode (or in an S run just after it) "
+        "belong to it, not to S ectopy",
     )
 
 

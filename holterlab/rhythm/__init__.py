@@ -27,7 +27,7 @@ from holterlab.params.rhythm import RhythmParams
 from holterlab.rhythm._input import CODE, LABELS, prepare
 from holterlab.rhythm.af import AtrialActivity, af_burden, apply_atrial_activity, detect_af
 from holterlab.rhythm.annotate import RHYTHM_CODES, rhythm_annotations
-from holterlab.rhythm.ectopy import analyze_ectopy, effective_codes
+from holterlab.rhythm.ectopy import af_precedence, analyze_ectopy, effective_codes
 from holterlab.rhythm.pauses import find_pauses, pause_summary
 from holterlab.rhythm.rate import (
     day_night,
@@ -39,6 +39,7 @@ from holterlab.rhythm.rate import (
 from holterlab.rhythm.result import AFSummary, RhythmResult
 
 __all__ = [
+    "af_precedence",
     "analyze_rhythm",
     "rhythm_annotations",
     "RhythmResult",

@@ -357,7 +357,12 @@ def apply_atrial_activity(
       with P waves is not AF);
     * outside AF, stretches of organised flutter-rate atrial activity whose ventricular rate
       is close (10 %) to the atrial rate divided by 2, 3 or 4 and that last at least
-      ``min_duration_s`` become ``afl`` episodes (regular flutter with fixed conduction).
+      ``min_duration_s`` become ``afl`` episodes (regular flutter with fixed conduction), and
+      so do stretches where each of the 8 nearest RR intervals is 2, 3 or 4 atrial cycles
+      (within 10 %: flutter with variable conduction, which the RR test may miss when the
+      classifier calls its short cycles S);
+    * consecutive flutter episodes whose gap still shows flutter-rate organised atrial
+      activity are one episode.
     """
     p = params or AFParams()
     if activity is None:
@@ -392,14 +397,23 @@ def apply_atrial_activity(
         rr = series.rr
         ok = ~np.isnan(rr)
         v_rate = np.full(ts.size, np.nan)
+        multiples = np.zeros(ts.size, dtype=bool)
         tt, rv = t[ok], rr[ok]
         if rv.size >= 8:
             # ventricular rate at each window centre: median of the 8 nearest RR intervals
-            med8 = np.median(np.lib.stride_tricks.sliding_window_view(rv, 8), axis=1)
+            near = np.lib.stride_tricks.sliding_window_view(rv, 8)
+            med8 = np.median(near, axis=1)
             k = np.clip(np.searchsorted(tt, ts) - 4, 0, med8.size - 1)
             v_rate = 60.0 / med8[k]
+            # variable conduction: every one of those RR intervals is 2, 3 or 4 flutter cycles
+            with np.errstate(invalid="ignore", divide="ignore"):
+                cycles = near[k] * (rate[:, None] / 60.0)
+            whole = np.rint(cycles)
+            multiples = np.all(
+                (whole >= 2) & (whole <= 4) & (np.abs(cycles - whole) <= 0.1 * whole), axis=1
+            )
         ratio = rate / v_rate
-        conduct = np.zeros(ts.size, dtype=bool)
+        conduct = multiples.copy()
         for k in (2, 3, 4):
             conduct |= np.abs(ratio - k) <= 0.1 * k
         cand = flutter_win & conduct
@@ -432,6 +446,34 @@ def apply_atrial_activity(
                     )
                 )
     out.sort(key=lambda e: e.start_s)
+    return _bridge_flutter(out, series, activity, flutter_win)
+
+
+def _bridge_flutter(
+    episodes: list[Event], series: BeatSeries, activity: AtrialActivity, flutter_win: np.ndarray
+) -> list[Event]:
+    """Join consecutive flutter episodes whose gap is flutter-rate organised atrial activity.
+
+    The atrial activity decides whether flutter goes on; the ventricular response only helps
+    to find it. With variable conduction (2:1, 3:1, 4:1 alternating) a stretch of flutter can
+    fail both the RR test and the fixed-ratio test and split one episode in two; where every
+    atrial window of the gap still shows flutter the episode continues.
+    """
+    if len(episodes) < 2:
+        return episodes
+    t = series.t
+    out = [episodes[0]]
+    for ev in episodes[1:]:
+        prev = out[-1]
+        if prev.type == ev.type == "afl" and ev.start_s >= prev.end_s:
+            w = _window_mask(activity, prev.end_s, ev.start_s)
+            if w.any() and flutter_win[w].all():
+                a, b = prev.start_s, max(prev.end_s, ev.end_s)
+                n_beats = int(np.searchsorted(t, b, "right") - np.searchsorted(t, a, "left"))
+                rate = 60.0 * max(n_beats - 1, 0) / (b - a) if b > a else None
+                out[-1] = Event("afl", a, b, rate, n_beats, detail=dict(prev.detail))
+                continue
+        out.append(ev)
     return out
 
 

@@ -35,7 +35,7 @@ from holterlab.rhythm._input import CODE, BeatSeries
 from holterlab.rhythm.result import EctopySummary, RunSummary
 from holterlab.rhythm.runs import geminy_chains, runs_of
 
-__all__ = ["analyze_ectopy", "effective_codes"]
+__all__ = ["af_precedence", "analyze_ectopy", "effective_codes"]
 
 
 def effective_codes(
@@ -44,16 +44,57 @@ def effective_codes(
     onset_s: float = 0.0,
 ) -> np.ndarray:
     """Label codes with S beats inside AF/flutter spans, or less than ``onset_s`` before one
-    starts, turned into N (AF precedence)."""
+    starts, or in an unbroken run of S beats ending it, turned into N (AF precedence)."""
     code = series.code.copy()
     if af_spans:
-        t = series.t
-        for a, b in af_spans:
-            i0 = np.searchsorted(t, a - onset_s, side="left")
-            i1 = np.searchsorted(t, b, side="right")
-            block = code[i0:i1]
-            block[block == CODE["S"]] = CODE["N"]
+        is_s = code == CODE["S"]
+        code[_af_s_beats(series.t, is_s, af_spans, onset_s)] = CODE["N"]
     return code
+
+
+def _af_s_beats(
+    t: np.ndarray, is_s: np.ndarray, spans: list[tuple[float, float]], onset_s: float
+) -> np.ndarray:
+    """S beats that belong to AF/flutter spans (see :func:`af_precedence`)."""
+    out = np.zeros(t.size, dtype=bool)
+    for a, b in spans:
+        i0 = np.searchsorted(t, a - onset_s, side="left")
+        i1 = np.searchsorted(t, b, side="right")
+        # S beats right after the detected end, up to onset_s, are its ending (the atrial
+        # windows place the end to within a few seconds)
+        stop = np.searchsorted(t, b + onset_s, side="right")
+        while i1 < stop and is_s[i1]:
+            i1 += 1
+        out[i0:i1] = is_s[i0:i1]
+    return out
+
+
+def af_precedence(
+    t: np.ndarray, labels: np.ndarray, events: list[Event], onset_s: float = 0.0
+) -> np.ndarray:
+    """S beats that AF precedence makes N (bool per beat), for labels outside a BeatSeries.
+
+    The same rule as :func:`effective_codes`: an S beat inside an ``af`` or ``afl`` episode of
+    ``events``, less than ``onset_s`` before one starts, or in an unbroken run of S beats
+    continuing it for up to ``onset_s`` after its detected end, is a conducted beat of that
+    rhythm (AAMI counts beats in atrial fibrillation and flutter as N; a regular 2:1 flutter
+    looks like a supraventricular run beat by beat).
+
+    Parameters
+    ----------
+    t
+        Beat times (s), increasing.
+    labels
+        One AAMI label per beat.
+    events
+        Episodes; only ``af`` and ``afl`` are used.
+    onset_s
+        S beats this long before an episode starts belong to its onset.
+    """
+    t = np.asarray(t, dtype=np.float64)
+    is_s = np.asarray(labels).astype(str) == "S"
+    spans = [(e.start_s, e.end_s) for e in events if e.type in ("af", "afl")]
+    return _af_s_beats(t, is_s, spans, onset_s)
 
 
 def _class_ectopy(

@@ -269,59 +269,6 @@ def test_paced_rhythm_is_q():
     assert not np.any(off.labels == "Q")
 
 
-def _neutral_features(n: int) -> tuple[np.ndarray, dict[str, int]]:
-    """Feature rows of ordinary sinus beats (log ratios 0, clear P waves, regular rhythm)."""
-    from holterlab.beats.features import FEATURE_NAMES
-
-    X = np.zeros((n, len(FEATURE_NAMES)), dtype=np.float32)
-    col = {name: j for j, name in enumerate(FEATURE_NAMES)}
-    X[:, col["rr_pre"]] = 0.8
-    X[:, col["dom_corr"]] = 0.99
-    X[:, col["ctx_p"]] = 0.95
-    X[:, col["ctx_irr"]] = np.log10(0.01 + 1e-4)
-    return X, col
-
-
-def test_decide_labels_runs_and_abruptness():
-    from holterlab.beats.classify import decide_labels
-
-    X, col = _neutral_features(14)
-    X[5, col["pre_prev"]] = np.log2(0.6)  # the run's first beat: abruptly premature
-    X[5:9, col["rr_pre"]] = 0.48
-    X[5:9, col["pre_prev32"]] = np.log2(0.6)
-    proba = np.tile([0.9, 0.05, 0.03, 0.02], (14, 1))
-    proba[5] = [0.2, 0.7, 0.05, 0.05]  # the model calls only the first beat S
-    labels = decide_labels(proba, X)
-    assert "".join(labels) == "NNNNNSSSSNNNNN"
-    # a gradual shortening (not abrupt) starts no run, even if the model says S
-    X[5, col["pre_prev"]] = np.log2(0.95)
-    assert "".join(decide_labels(proba, X)) == "N" * 14
-    # an irregular neighbourhood without P waves (fibrillation): no S
-    X[5, col["pre_prev"]] = np.log2(0.6)
-    X[:, col["ctx_p"]] = 0.1
-    X[:, col["ctx_irr"]] = np.log10(0.15)
-    assert "".join(decide_labels(proba, X)) == "N" * 14
-
-
-def test_family_consensus_needs_strong_evidence_for_v_overrides():
-    from holterlab.beats.classify import family_consensus
-
-    label = np.array(list("NNNNVNNNVV"))
-    family = np.array([0, 0, 0, 0, 0, 0, 0, 0, 1, 1])
-    proba = np.tile([0.9, 0.0, 0.1, 0.0], (10, 1))
-    proba[4] = [0.4, 0.0, 0.6, 0.0]  # a weak V inside the normal family
-    proba[8:] = [0.1, 0.0, 0.9, 0.0]
-    fam_labels, over = family_consensus(label, proba, family, 2)
-    assert list(fam_labels) == ["N", "V"]
-    assert over[4] == ""  # the weak V follows its family
-    proba[4] = [0.02, 0.0, 0.98, 0.0]
-    _, over = family_consensus(label, proba, family, 2)
-    assert over[4] == "V"
-    paced = np.array([False, True])
-    fam_labels, over = family_consensus(label, proba, family, 2, paced=paced)
-    assert fam_labels[1] == "Q" and np.all(over[8:] == "")
-
-
 def _fast_vt_case():
     kinds = ["N"] * 150 + ["V"] * 15 + ["N"] * 150
     rr = np.full(len(kinds), 0.8)
@@ -334,6 +281,7 @@ def test_fast_wide_run_is_ventricular():
     (as it did on a synthetic 24 h: after its first beat a fast run is no longer premature,
     and MIT-BIH has few fast VT runs to learn from)."""
     from holterlab.beats import classify as C
+    from holterlab.beats import decision as D
 
     (x, beats), kinds = _fast_vt_case()
     res = classify_beats(x, 250.0, beats)
@@ -344,18 +292,19 @@ def test_fast_wide_run_is_ventricular():
     proba[:, 0] = 1.0
     run = np.flatnonzero(kinds == "V")
     proba[run[1:]] = [0.05, 0.9, 0.05, 0.0]  # the model's mistake
-    labels = C.decide_labels(proba, X)
+    labels = D.decide_labels(proba, X)
     assert np.mean(labels[run[1:]] == "V") >= 0.9
     assert (labels[kinds == "N"] == "N").all()
 
 
 def test_wide_tachycardia_rule_needs_a_wide_unlike_fast_family(monkeypatch):
     from holterlab.beats import classify as C
+    from holterlab.beats import decision as D
 
     (x, beats), kinds = _fast_vt_case()
     X, _ = C.beat_features(x, 250.0, beats)
-    wide = C.wide_tachycardia(X)
+    wide = D.wide_tachycardia(X)
     assert wide[kinds == "V"][1:].mean() >= 0.9 and not wide[kinds == "N"].any()
     slow = X.copy()
-    slow[:, C.FEATURE_NAMES.index("rr_pre")] = 0.45  # 133 bpm: not a tachycardia >= 150
-    assert not C.wide_tachycardia(slow).any()
+    slow[:, D.FEATURE_NAMES.index("rr_pre")] = 0.45  # 133 bpm: not a tachycardia >= 150
+    assert not D.wide_tachycardia(slow).any()

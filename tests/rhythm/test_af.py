@@ -196,3 +196,42 @@ def test_atrial_activity_arrays_must_match():
     bad = AtrialActivity(np.arange(3.0), np.zeros(2), np.zeros(3))
     with pytest.raises(ValueError):
         apply_atrial_activity([Event("af", 0, 10)], prepare(beats, labels, FS), bad)
+
+
+def test_flutter_with_variable_conduction_labelled_s_is_found():
+    """2:1, 3:1 and 4:1 alternating at an atrial rate of 300 bpm: every RR is 2, 3 or 4
+    flutter cycles. The classifier calls the short cycles S, so the RR test (N-N intervals)
+    has little to work with; the whole-cycle multiples show the flutter."""
+    rng = np.random.default_rng(2)
+    rr = rng.choice([0.4, 0.6, 0.8], 400)
+    t = np.cumsum(rr)
+    beats = (t * FS).astype(np.int64)
+    labels = np.where(rr < 0.5, "S", "N")
+    series = prepare(beats, labels, FS)
+    act = _activity(np.arange(5.0, t[-1] - 5, 8.0), 300.0, 0.8)
+    (ev,) = apply_atrial_activity([], series, act)
+    assert ev.type == "afl" and ev.duration_s > 0.9 * t[-1]
+    # the same RR intervals without flutter-rate atrial activity are not flutter
+    assert apply_atrial_activity([], series, _activity(act.time_s, 420.0, 0.8)) == []
+    # nor are RR intervals that are not whole multiples of the atrial cycle
+    off = prepare((np.cumsum(rr * 1.15) * FS).astype(np.int64), labels, FS)
+    assert apply_atrial_activity([], off, _activity(act.time_s, 300.0, 0.8)) == []
+
+
+def test_flutter_episodes_are_joined_across_a_gap_of_flutter():
+    beats, labels = from_pattern("N" * 600, rr_s=0.4, fs=FS)
+    series = prepare(beats, labels, FS)
+    times = np.arange(4.0, 240.0, 8.0)
+    act = _activity(times, 300.0, 0.8)
+    two = [
+        Event("afl", 0.0, 100.0, detail={"atrial_rate_bpm": 300.0}),
+        Event("afl", 130.0, 240.0, detail={"atrial_rate_bpm": 300.0}),
+    ]
+    from holterlab.rhythm.af import _bridge_flutter
+
+    flutter = np.ones(times.size, dtype=bool)
+    (ev,) = _bridge_flutter(two, series, act, flutter)
+    assert (ev.start_s, ev.end_s) == (0.0, 240.0)
+    assert ev.n_beats == np.count_nonzero(series.t <= 240.0)
+    flutter[(times > 100) & (times < 130)] = False  # the gap is not flutter: two episodes
+    assert len(_bridge_flutter(two, series, act, flutter)) == 2

@@ -195,3 +195,27 @@ def test_s_beats_at_an_af_onset_belong_to_the_af():
     assert not [e for e in events if e.type == "svt"]
     _, _, events = analyze_ectopy(series, EctopyParams(af_onset_s=0.0), af)
     assert [e.type for e in events if e.type == "svt"] == ["svt"]
+
+
+def test_s_run_continuing_an_af_episode_belongs_to_it():
+    """The detected flutter ends a few beats early: the S run that continues it to the true
+    end is the flutter's, not an SVT; an S beat after sinus beats has returned is ectopy."""
+    from holterlab.events import Event
+    from holterlab.rhythm import af_precedence
+    from holterlab.rhythm._input import CODE, prepare
+    from holterlab.rhythm.ectopy import effective_codes
+
+    fs = 250.0
+    t = list(0.43 * np.arange(1, 201))  # 2:1 flutter, ends at 86 s
+    t += list(t[-1] + np.arange(1, 9) * 0.9)  # sinus
+    t += [t[-1] + 0.5]  # an APC
+    t += list(t[-1] + np.arange(1, 20) * 0.9)
+    labels = ["N"] * 190 + ["S"] * 10 + ["N"] * 8 + ["S"] + ["N"] * 19
+    series = prepare((np.array(t) * fs).astype(np.int64), labels, fs)
+    af = [(0.0, 0.43 * 190)]  # the detected episode misses the last 10 beats
+    code = effective_codes(series, af, onset_s=10.0)
+    assert (code == CODE["S"]).sum() == 1 and code[208] == CODE["S"]
+    ev = [Event("afl", 0.0, 0.43 * 190)]
+    mask = af_precedence(np.array(t), np.array(labels), ev, onset_s=10.0)
+    assert np.flatnonzero(mask).tolist() == list(range(190, 200))
+    assert not effective_codes(series, af, onset_s=0.0)[190:200].tolist().count(CODE["N"])
