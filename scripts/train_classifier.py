@@ -16,17 +16,21 @@ What it does
        is trained on the other 21 and labels the held-out one, three ways: the model's most
        probable class alone; the decision :func:`holterlab.beats.classify.classify_beats`
        ships (S gate for irregular / P-less context and gradual rate changes, S-run
-       propagation, family consensus with ``STRONG_V``); and the same with the V-override
+       propagation, SVT runs, escape and aberrant beats, family consensus with
+       ``STRONG_V``); and the same with the V-override
        threshold chosen per fold on the other 21 records' out-of-fold outputs (nested; those
        outputs come from models that saw the held-out record, the usual approximation). No
        class bias is tuned. The EC57 statistics (150 ms window, first 300 s not scored,
        :mod:`holterlab.evaluate.ec57`) are printed per record, gross and record-averaged, for
        the jittered reference positions and, with ``--detected``, for the beats that
        :func:`holterlab.beats.detect_beats` finds (matched to the reference by EC57 rules).
-       The decision rules' constants (``ABRUPT``, ``PREMATURE``, ``IRREGULAR_CONTEXT``,
-       ``NO_P_CONTEXT``, ``STRONG_V``) were set by design on synthetic Holter data
-       (:mod:`holterlab.synth`) and checked against these out-of-fold figures; they are not
-       refitted per fold except ``STRONG_V`` in the nested table.
+       The decision rules (:mod:`holterlab.beats.decision`) and their constants (``ABRUPT``,
+       ``PREMATURE``, ``IRREGULAR_CONTEXT``, ``NO_P_CONTEXT``, ``STRONG_V``, the ``RUN_*``,
+       ``ESCAPE_*`` and aberrancy constants) were set by design on synthetic Holter data
+       (:mod:`holterlab.synth`) and on the DS1 records (the SVT-run rule on 207 and 209, the
+       escape rule on 207, the aberrancy rule on 201, the only DS1 records with such beats),
+       and checked against these out-of-fold figures, which are therefore optimistic for the
+       last two; they are not refitted per fold except ``STRONG_V`` in the nested table.
     3. A final model is trained on all 22 records and written as a small ``.npz`` of numpy
        arrays (gradient-boosted trees as flat node arrays, class biases) that
        :func:`holterlab.beats.classify.predict_proba` evaluates with numpy/numba alone.

@@ -15,6 +15,8 @@ Holter reader does:
 * :func:`aberrant_conduction`: a very premature wide beat in a regular rhythm followed by a
   non-compensatory pause is an aberrantly conducted atrial premature beat, not a PVC;
 * :func:`wide_tachycardia`: a wide, unlike-the-dominant family at >= 150 bpm is ventricular;
+* :func:`ventricular_escape`: a wide, unlike-the-dominant beat without P waves that is not
+  premature, in a regular rhythm, is a ventricular escape or idioventricular beat;
 * :func:`family_consensus`: a family takes its beats' majority label; a V override inside a
   non-V family needs strong evidence.
 
@@ -36,6 +38,7 @@ __all__ = [
     "family_consensus",
     "supraventricular_gate",
     "supraventricular_runs",
+    "ventricular_escape",
     "wide_tachycardia",
 ]
 
@@ -136,6 +139,7 @@ def decide_labels(proba: np.ndarray, X: np.ndarray) -> np.ndarray:
     # the prematurity cue after its first beat, and the model, trained on MIT-BIH with few
     # fast VT runs, calls it S)
     out[wide_tachycardia(X) & ((out == "N") | (out == "S"))] = "V"
+    out[ventricular_escape(X) & ((out == "N") | (out == "S"))] = "V"
     return out
 
 
@@ -329,4 +333,41 @@ def aberrant_conduction(labels: np.ndarray, X: np.ndarray) -> np.ndarray:
         & (total > lo)
         & (total < hi)
         & (X[:, f("ctx_irr")] < np.log10(IRREGULAR_CONTEXT + 1e-4))
+    )
+
+
+#: Family template correlation with the dominant template below which an escape family is
+#: unlike it (a bundle-branch-block family of the same patient correlates better).
+ESCAPE_CORR = 0.3
+#: Family QRS width (log2 of the ratio to the dominant family) from which a family is wider.
+ESCAPE_WIDER_LOG2 = float(np.log2(1.15))
+#: RR ratio to the local rhythm above which a beat is not premature.
+ESCAPE_NOT_PREMATURE = 0.9
+
+
+def ventricular_escape(X: np.ndarray) -> np.ndarray:
+    """Ventricular escape and idioventricular beats (bool per beat).
+
+    A beat of a family that is not the dominant one, unlike it (template correlation below
+    :data:`ESCAPE_CORR`), wider (by at least 15 %, and at least :data:`WIDE_MS`), without P
+    waves around it (``ctx_p`` below 0: the P range does not resemble the running sinus P
+    template at all), not premature (RR at least :data:`ESCAPE_NOT_PREMATURE` of the local
+    rhythm) and in a regular neighbourhood (``ctx_irr`` below :data:`IRREGULAR_CONTEXT`: in
+    atrial fibrillation a wide family is mostly aberrant conduction). The model, which learns
+    prematurity as the mark of ectopy, calls such beats N; escape rhythms arrive late.
+
+    Designed on MIT-BIH DS1, where only record 207 holds escape beats (``E``); on the other
+    21 records the rule marks V beats only (about 20), no N beat.
+    """
+    if X.shape[0] == 0:
+        return np.zeros(0, dtype=bool)
+    f = FEATURE_NAMES.index
+    return (
+        (X[:, f("is_dom")] < 0.5)
+        & (X[:, f("fam_dom_corr")] < ESCAPE_CORR)
+        & (X[:, f("fam_width_rel")] >= ESCAPE_WIDER_LOG2)
+        & (X[:, f("width_ms")] >= WIDE_MS)
+        & (X[:, f("ctx_p")] < 0.0)
+        & (X[:, f("ctx_irr")] < np.log10(IRREGULAR_CONTEXT + 1e-4))
+        & (X[:, f("pre_local")] > np.log2(ESCAPE_NOT_PREMATURE))
     )

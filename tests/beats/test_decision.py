@@ -226,3 +226,46 @@ def test_a_propagated_run_ends_at_its_first_beat_that_is_not_premature():
     proba = np.tile([0.9, 0.05, 0.03, 0.02], (16, 1))
     proba[6] = [0.1, 0.85, 0.05, 0.0]  # the APC
     assert "".join(D.decide_labels(proba, X)) == "NNNNNNSSNNNNNNNN"
+
+
+# ------------------------------------------------------------------ ventricular escape
+def _escape_case():
+    """Sinus beats, then a wide, unlike, late family without P waves (an escape rhythm)."""
+    X, col = _neutral_features(20)
+    X[:, col["is_dom"]] = 1.0
+    X[:, col["fam_dom_corr"]] = 1.0
+    X[:, col["width_ms"]] = 90.0
+    esc = np.arange(10, 20)
+    X[esc, col["is_dom"]] = 0.0
+    X[esc, col["fam_dom_corr"]] = 0.05
+    X[esc, col["fam_width_rel"]] = np.log2(1.3)
+    X[esc, col["width_ms"]] = 140.0
+    X[esc, col["ctx_p"]] = -0.4
+    X[esc, col["pre_local"]] = np.log2(1.2)
+    X[esc, col["rr_pre"]] = 1.3
+    return X, col, esc
+
+
+def test_escape_rhythm_is_ventricular():
+    X, col, esc = _escape_case()
+    assert np.flatnonzero(D.ventricular_escape(X)).tolist() == esc.tolist()
+    proba = np.tile([0.9, 0.05, 0.03, 0.02], (20, 1))  # the model calls them N (not premature)
+    assert "".join(D.decide_labels(proba, X)) == "N" * 10 + "V" * 10
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("fam_dom_corr", 0.6),  # like the dominant beat (e.g. bundle branch block)
+        ("fam_width_rel", np.log2(1.05)),  # not wider than the dominant beat
+        ("width_ms", 100.0),  # narrow
+        ("ctx_p", 0.6),  # P waves: a conducted beat
+        ("ctx_irr", np.log10(0.3)),  # atrial fibrillation: aberrant conduction
+        ("pre_local", np.log2(0.7)),  # premature: left to the model
+        ("is_dom", 1.0),  # the dominant family
+    ],
+)
+def test_escape_rule_needs_every_criterion(name, value):
+    X, col, esc = _escape_case()
+    X[esc, col[name]] = value
+    assert not D.ventricular_escape(X).any()
