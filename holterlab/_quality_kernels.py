@@ -31,7 +31,7 @@ __all__ = ["quality_stats", "ecg_stats_reference", "N_ECG_STATS"]
 N_ECG_STATS = 3
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def quality_stats(x, seg_len, lag, dec, run_len, max_abs, w, qlag, k, out):
     # pragma: no cover - numba
     """One pass over ``x`` (n_leads, n) float32 filling ``out`` (n_leads, n_seg, 8) float64.
@@ -39,155 +39,166 @@ def quality_stats(x, seg_len, lag, dec, run_len, max_abs, w, qlag, k, out):
     Columns 0-4 are those of :func:`holterlab.beats._reference.segment_stats` (same arguments
     ``lag``, ``dec``, ``run_len``, ``max_abs``; equal results, which a test checks), columns
     5-7 those of :func:`ecg_stats_reference` (arguments ``w``, ``qlag``, ``k``): max ``|q|``,
-    kurtosis of ``q``, rms(h) / rms(q), NaN where too few finite samples.
+    kurtosis of ``q``, rms(h) / rms(q), NaN where too few finite samples. Segments are
+    independent (each filtered on its own samples), so they run in parallel.
     """
-    n_leads, n = x.shape
+    n_leads = x.shape[0]
     n_seg = out.shape[1]
-    buf = np.empty(seg_len // dec + 2, np.float64)
-    run_v = np.empty(seg_len // max(run_len, 1) + 2, np.float64)
-    run_n = np.empty(seg_len // max(run_len, 1) + 2, np.int64)
-    ring = np.zeros(qlag + 1, np.float64)
+    for job in numba.prange(n_leads * n_seg):
+        lead = job // n_seg
+        s = job - lead * n_seg
+        buf = np.empty(seg_len // dec + 2, np.float64)
+        run_v = np.empty(seg_len // max(run_len, 1) + 2, np.float64)
+        run_n = np.empty(seg_len // max(run_len, 1) + 2, np.int64)
+        ring = np.zeros(qlag + 1, np.float64)
+        _segment(x, lead, s, seg_len, lag, dec, run_len, max_abs, w, qlag, k, out, buf, run_v,
+                 run_n, ring)  # fmt: skip
+
+
+@numba.njit(cache=True, nogil=True)
+def _segment(x, lead, s, seg_len, lag, dec, run_len, max_abs, w, qlag, k, out, buf, run_v,
+             run_n, ring):  # fmt: skip  # pragma: no cover - numba
+    """The statistics of segment ``s`` of ``lead`` (see :func:`quality_stats`)."""
+    n = x.shape[1]
     span = w + qlag
     inv_w = 1.0 / w
-    for lead in range(n_leads):
-        for s in range(n_seg):
-            a = s * seg_len
-            b = min(n, a + seg_len)
-            m = b - a
-            n_bad = 0
-            mn = np.inf
-            mx = -np.inf
-            top = 0.0
-            k_med = 0
-            n_runs = 0
-            beyond = 0
-            run_start = a
-            run_val = np.float64(x[lead, a]) if m > 0 else np.nan
-            dcount = 0
-            # QRS-band and high-frequency accumulators
-            box = 0.0
-            pos = 0  # j % (qlag + 1)
-            last_bad = -(1 << 40)
-            nq = 0
-            s2 = 0.0
-            s4 = 0.0
-            qtop = 0.0
-            nh = 0
-            h2 = 0.0
-            for i in range(a, b + 1):
-                if i < b:
-                    v = np.float64(x[lead, i])
-                    if i > a and v == run_val:
-                        pass
-                    elif i > a:
-                        length = i - run_start
-                        if np.isfinite(run_val):
-                            if abs(run_val) >= max_abs:
-                                beyond += length
-                            elif length >= run_len:
-                                run_v[n_runs] = run_val
-                                run_n[n_runs] = length
-                                n_runs += 1
-                        run_start = i
-                        run_val = v
-                else:
-                    if m > 0:
-                        length = i - run_start
-                        if np.isfinite(run_val):
-                            if abs(run_val) >= max_abs:
-                                beyond += length
-                            elif length >= run_len:
-                                run_v[n_runs] = run_val
-                                run_n[n_runs] = length
-                                n_runs += 1
-                    break
-                fin = np.isfinite(v)
-                j = i - a
-                # ---- QRS band: boxcar sum of the last w samples, differenced over qlag
-                if fin:
-                    box += v
-                else:
-                    last_bad = j
-                if j >= w:
-                    old = np.float64(x[lead, i - w])
-                    if np.isfinite(old):
-                        box -= old
-                ring[pos] = box
-                pos += 1
-                if pos == qlag + 1:
-                    pos = 0
-                # ring[pos] now holds the box sum of qlag samples ago
-                if j >= span - 1 and j - last_bad >= span:
-                    q = (box - ring[pos]) * inv_w
-                    q2 = q * q
-                    s2 += q2
-                    s4 += q2 * q2
-                    if abs(q) > qtop:
-                        qtop = abs(q)
-                    nq += 1
-                # ---- segment_stats
-                if i - a >= lag:
-                    if fin:
-                        v0 = np.float64(x[lead, i - lag])
-                        if np.isfinite(v0):
-                            d = abs(v - v0)
-                            if d > top:
-                                top = d
-                            if dcount == 0:
-                                buf[k_med] = d
-                                k_med += 1
-                    dcount += 1
-                    if dcount == dec:
-                        dcount = 0
-                if not fin:
-                    n_bad += 1
-                    continue
-                if v < mn:
-                    mn = v
-                if v > mx:
-                    mx = v
-            # ---- high frequency (a second pass over the segment, which is in cache)
-            for i in range(a + k, b - k):
-                v0 = np.float64(x[lead, i - k])
-                v1 = np.float64(x[lead, i])
-                v2 = np.float64(x[lead, i + k])
-                h = v1 - 0.5 * (v0 + v2)
-                if np.isfinite(h):
-                    h2 += h * h
-                    nh += 1
-            if nq < 2 or nh < 2:
-                out[lead, s, 5] = np.nan
-                out[lead, s, 6] = np.nan
-                out[lead, s, 7] = np.nan
-            else:
-                m2 = s2 / nq
-                out[lead, s, 5] = qtop
-                if m2 > 0.0:
-                    out[lead, s, 6] = (s4 / nq) / (m2 * m2)
-                    out[lead, s, 7] = np.sqrt((h2 / nh) / m2)
-                else:  # no QRS-band activity at all: not spiky, all high frequency (if any)
-                    out[lead, s, 6] = 0.0
-                    out[lead, s, 7] = np.inf if h2 > 0.0 else 0.0
-            if n_bad == m or m == 0:
-                out[lead, s, 0] = 1.0
-                out[lead, s, 1] = 0.0
-                out[lead, s, 2] = 0.0
-                out[lead, s, 3] = 0.0
-                out[lead, s, 4] = 0.0
-                continue
-            clipped = beyond
-            if mx > mn:
-                for r in range(n_runs):
-                    if run_v[r] == mx or run_v[r] == mn:
-                        clipped += run_n[r]
-            med = 0.0
-            if k_med > 0:
-                med = _median_inplace(buf, k_med)
-            out[lead, s, 0] = n_bad / m
-            out[lead, s, 1] = mx - mn
-            out[lead, s, 2] = clipped / m
-            out[lead, s, 3] = top
-            out[lead, s, 4] = med
+    a = s * seg_len
+    b = min(n, a + seg_len)
+    m = b - a
+    n_bad = 0
+    mn = np.inf
+    mx = -np.inf
+    top = 0.0
+    k_med = 0
+    n_runs = 0
+    beyond = 0
+    run_start = a
+    run_val = np.float64(x[lead, a]) if m > 0 else np.nan
+    dcount = 0
+    # QRS-band and high-frequency accumulators
+    box = 0.0
+    pos = 0  # j % (qlag + 1)
+    last_bad = -(1 << 40)
+    nq = 0
+    s2 = 0.0
+    s4 = 0.0
+    qtop = 0.0
+    nh = 0
+    h2 = 0.0
+    for i in range(a, b + 1):
+        if i < b:
+            v = np.float64(x[lead, i])
+            if i > a and v == run_val:
+                pass
+            elif i > a:
+                length = i - run_start
+                if np.isfinite(run_val):
+                    if abs(run_val) >= max_abs:
+                        beyond += length
+                    elif length >= run_len:
+                        run_v[n_runs] = run_val
+                        run_n[n_runs] = length
+                        n_runs += 1
+                run_start = i
+                run_val = v
+        else:
+            if m > 0:
+                length = i - run_start
+                if np.isfinite(run_val):
+                    if abs(run_val) >= max_abs:
+                        beyond += length
+                    elif length >= run_len:
+                        run_v[n_runs] = run_val
+                        run_n[n_runs] = length
+                        n_runs += 1
+            break
+        fin = np.isfinite(v)
+        j = i - a
+        # ---- QRS band: boxcar sum of the last w samples, differenced over qlag
+        if fin:
+            box += v
+        else:
+            last_bad = j
+        if j >= w:
+            old = np.float64(x[lead, i - w])
+            if np.isfinite(old):
+                box -= old
+        ring[pos] = box
+        pos += 1
+        if pos == qlag + 1:
+            pos = 0
+        # ring[pos] now holds the box sum of qlag samples ago
+        if j >= span - 1 and j - last_bad >= span:
+            q = (box - ring[pos]) * inv_w
+            q2 = q * q
+            s2 += q2
+            s4 += q2 * q2
+            if abs(q) > qtop:
+                qtop = abs(q)
+            nq += 1
+        # ---- segment_stats
+        if i - a >= lag:
+            if fin:
+                v0 = np.float64(x[lead, i - lag])
+                if np.isfinite(v0):
+                    d = abs(v - v0)
+                    if d > top:
+                        top = d
+                    if dcount == 0:
+                        buf[k_med] = d
+                        k_med += 1
+            dcount += 1
+            if dcount == dec:
+                dcount = 0
+        if not fin:
+            n_bad += 1
+            continue
+        if v < mn:
+            mn = v
+        if v > mx:
+            mx = v
+    # ---- high frequency (a second pass over the segment, which is in cache)
+    for i in range(a + k, b - k):
+        v0 = np.float64(x[lead, i - k])
+        v1 = np.float64(x[lead, i])
+        v2 = np.float64(x[lead, i + k])
+        h = v1 - 0.5 * (v0 + v2)
+        if np.isfinite(h):
+            h2 += h * h
+            nh += 1
+    if nq < 2 or nh < 2:
+        out[lead, s, 5] = np.nan
+        out[lead, s, 6] = np.nan
+        out[lead, s, 7] = np.nan
+    else:
+        m2 = s2 / nq
+        out[lead, s, 5] = qtop
+        if m2 > 0.0:
+            out[lead, s, 6] = (s4 / nq) / (m2 * m2)
+            out[lead, s, 7] = np.sqrt((h2 / nh) / m2)
+        else:  # no QRS-band activity at all: not spiky, all high frequency (if any)
+            out[lead, s, 6] = 0.0
+            out[lead, s, 7] = np.inf if h2 > 0.0 else 0.0
+    if n_bad == m or m == 0:
+        out[lead, s, 0] = 1.0
+        out[lead, s, 1] = 0.0
+        out[lead, s, 2] = 0.0
+        out[lead, s, 3] = 0.0
+        out[lead, s, 4] = 0.0
+        return
+    clipped = beyond
+    if mx > mn:
+        for r in range(n_runs):
+            if run_v[r] == mx or run_v[r] == mn:
+                clipped += run_n[r]
+    med = 0.0
+    if k_med > 0:
+        med = _median_inplace(buf, k_med)
+    out[lead, s, 0] = n_bad / m
+    out[lead, s, 1] = mx - mn
+    out[lead, s, 2] = clipped / m
+    out[lead, s, 3] = top
+    out[lead, s, 4] = med
 
 
 def ecg_stats_reference(x: np.ndarray, seg_len: int, w: int, lag: int, k: int) -> np.ndarray:
