@@ -113,6 +113,8 @@ def family_consensus(
     label = beat_label.copy()
     weak_v = (label == "V") & (base != "V") & (proba[:, 2] < strong_v) if n else label == "V"
     label[weak_v] = np.where(base[weak_v] == "Q", "N", base[weak_v])
+    # a wide beat shaped like a family of (aberrantly conducted) S beats is one of them
+    label[(label == "V") & (base == "S")] = "S"
     overrides = np.full(n, "", dtype="<U1")
     differ = (label != base) & ok & ~paced_beat
     overrides[differ] = label[differ]

@@ -28,7 +28,7 @@ FLOORS = {
     220: {"sveb_se": 0.93, "sveb_pp": 0.95},
     # the decision rules of holterlab.beats.decision: SVT runs (207, 209), ventricular escape
     # beats (207's E), aberrated APCs (201); floors at the leave-one-record-out levels
-    201: {"sveb_se": 0.28, "sveb_pp": 0.95},
+    201: {"sveb_se": 0.45, "sveb_pp": 0.95},
     207: {"veb_se": 0.98, "veb_pp": 0.99, "sveb_se": 0.97, "sveb_pp": 0.99},
     209: {"sveb_se": 0.88, "sveb_pp": 0.95},
 }

@@ -269,3 +269,17 @@ def test_escape_rule_needs_every_criterion(name, value):
     X, col, esc = _escape_case()
     X[esc, col[name]] = value
     assert not D.ventricular_escape(X).any()
+
+
+def test_v_beat_in_a_family_of_aberrated_s_beats_is_s():
+    """A family (one QRS shape) whose beats are mostly aberrated APCs: its beats the model
+    calls V with certainty are aberrated APCs too; in an N family a certain V stays V."""
+    label = np.array(list("NNNNSSSVVN"))
+    family = np.array([0, 0, 0, 0, 1, 1, 1, 1, 1, 0])
+    proba = np.tile([0.9, 0.05, 0.05, 0.0], (10, 1))
+    proba[7:9] = [0.0, 0.02, 0.98, 0.0]
+    fam_labels, over = D.family_consensus(label, proba, family, 2)
+    assert list(fam_labels) == ["N", "S"] and np.all(over[4:9] == "")
+    family[7:9] = 0  # the same certain V beats in the normal family keep their V
+    fam_labels, over = D.family_consensus(label, proba, family, 2)
+    assert list(over[7:9]) == ["V", "V"]
