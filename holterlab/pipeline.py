@@ -351,12 +351,77 @@ def analyze(
             beats=beats,
             fs=fs,
             params=p,
-            extra_events=quality.noise_events(),
+            extra_events=flag_possible_asystole(quality.noise_events(), beats / fs, recording),
         )
         result.classification = classes
         return result
     finally:
         prog.close()
+
+
+#: Largest distance (s) between a no-ECG stretch and the beats around it for the stretch to be
+#: flagged as a possible asystole (the stretch is found on a grid of quality segments).
+ASYSTOLE_EDGE_S = 3.0
+#: Longest stretch (s) examined as a possible asystole.
+ASYSTOLE_MAX_S = 300.0
+#: A quiet stretch's median absolute sample-to-sample change, relative to that of the ECG in
+#: the 10 s before it, is at most this (the same electrodes' baseline noise; noise bursts are
+#: far larger).
+ASYSTOLE_QUIET_RATIO = 3.0
+
+
+def flag_possible_asystole(events: list, beat_times_s: np.ndarray, recording: Recording) -> list:
+    """Mark excluded stretches that may be an asystole rather than a loss of signal.
+
+    A ``noise`` event excluded only because no lead shows ECG (reason ``no_ecg``), at most
+    :data:`ASYSTOLE_MAX_S` long, framed by detected beats less than :data:`ASYSTOLE_EDGE_S`
+    before it starts and after it ends, with no beat inside, and whose signal is as quiet as
+    the baseline of the ECG just before it (median ``|dx|`` at most
+    :data:`ASYSTOLE_QUIET_RATIO` times that of the 10 s before, in every lead) gets
+    ``detail["possible_asystole"] = True`` and ``detail["rr_s"]``, the interval between the
+    framing beats. The stretch stays excluded and is not counted as a pause (the signal
+    cannot tell an asystole from electrodes that pick up nothing), but it is listed for
+    review instead of passing as noise.
+    """
+    from holterlab.events import Event
+
+    t = np.asarray(beat_times_s, dtype=np.float64)
+    out = []
+    for e in events:
+        reasons = set((e.detail or {}).get("segments", {}))
+        if (
+            e.type == "noise"
+            and reasons == {"no_ecg"}
+            and t.size
+            and e.end_s - e.start_s <= ASYSTOLE_MAX_S
+        ):
+            i = int(np.searchsorted(t, e.start_s))
+            j = int(np.searchsorted(t, e.end_s, side="right"))
+            framed = (
+                i > 0
+                and j == i
+                and j < t.size
+                and e.start_s - t[i - 1] <= ASYSTOLE_EDGE_S
+                and t[j] - e.end_s <= ASYSTOLE_EDGE_S
+            )
+            if framed and _quiet(recording, e.start_s, e.end_s):
+                rr = round(float(t[j] - t[i - 1]), 3)
+                detail = dict(e.detail, possible_asystole=True, rr_s=rr)
+                e = Event(e.type, e.start_s, e.end_s, e.rate_bpm, e.n_beats, e.lead, detail)
+        out.append(e)
+    return out
+
+
+def _quiet(recording: Recording, start_s: float, end_s: float) -> bool:
+    """Whether every lead of ``[start_s, end_s]`` is as quiet as its 10 s before."""
+    before = recording.get(start=max(0.0, start_s - 10.0), stop=start_s)
+    inside = recording.get(start=start_s, stop=end_s)
+    if before.shape[1] < 2 or inside.shape[1] < 2:
+        return False
+    with np.errstate(invalid="ignore"):
+        ref = np.nanmedian(np.abs(np.diff(before, axis=1)), axis=1)
+        cur = np.nanmedian(np.abs(np.diff(inside, axis=1)), axis=1)
+    return bool(np.all(cur <= ASYSTOLE_QUIET_RATIO * np.maximum(ref, 1e-6)))
 
 
 def _af_precedence(

@@ -172,3 +172,39 @@ def test_no_s_beat_inside_af_or_flutter(dense, result):
     test = Annotations(result.beat_samples, list(labels), result.fs)
     cmp = compare_beats(_truth_annotations(truth), test, learning_s=0)
     assert cmp.sveb_pp >= 0.9  # 0.82 without AF precedence
+
+
+def _with_gap(gap_s: float, fill) -> holterlab.Recording:
+    """150 sinus beats, ``gap_s`` seconds of ``fill(shape)``, 150 sinus beats (250 Hz)."""
+    from tests.beats._synthetic_beats import synthetic_ecg
+
+    fs = 250.0
+    x1, b1 = synthetic_ecg(["N"] * 150, fs=fs, noise=0.01, seed=1)
+    x2, b2 = synthetic_ecg(["N"] * 150, fs=fs, noise=0.01, seed=2)
+    gap = fill((2, int(gap_s * fs))).astype(np.float32)
+    x = np.concatenate([x1[:, : b1[-1] + 100], gap, x2[:, b2[0] - 150 :]], axis=1)
+    return holterlab.Recording.from_array(x, fs)
+
+
+def test_quiet_baseline_between_beats_is_flagged_as_possible_asystole():
+    """25 s of quiet baseline (small noise and wander) between two stretches of sinus rhythm:
+    excluded as no-ECG (not counted as a pause) but flagged for review, with the RR across."""
+    rng = np.random.default_rng(0)
+
+    def quiet(shape):
+        t = np.arange(shape[1]) / 250.0
+        return 0.01 * rng.standard_normal(shape) + 0.15 * np.sin(2 * np.pi * 0.2 * t)
+
+    r = holterlab.analyze(_with_gap(25.0, quiet))
+    (ev,) = [e for e in r.events if e.type == "noise"]
+    assert ev.detail["possible_asystole"] is True
+    assert 24.0 <= ev.detail["rr_s"] <= 28.0
+    assert r.pauses["count"] == 0
+    r.validate()
+
+
+def test_noise_between_beats_is_not_a_possible_asystole():
+    rng = np.random.default_rng(1)
+    r = holterlab.analyze(_with_gap(25.0, lambda shape: 1.5 * rng.standard_normal(shape)))
+    noise = [e for e in r.events if e.type == "noise"]
+    assert noise and not any(e.detail.get("possible_asystole") for e in noise)
