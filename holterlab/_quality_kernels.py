@@ -102,6 +102,8 @@ def _segment(x, lead, s, seg_len, lag, dec, run_len, max_abs, w, qlag, k, out, b
                 run_start = i
                 run_val = v
         else:
+            # the run bookkeeping above, for the segment's last run (written out twice on
+            # purpose: an inlined helper returning (n_runs, beyond) made this kernel 2x slower)
             if m > 0:
                 length = i - run_start
                 if np.isfinite(run_val):
