@@ -124,21 +124,19 @@ def _median_by_rank(col, m):
     return 0.5 * (lo + hi)
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def median_segments(x, knots, levels, centres, bounds, pre, post):
-    """Numba twin of :func:`median_segments_py` (same arguments and result)."""
+    """Numba twin of :func:`median_segments_py` (same arguments and result); the groups are
+    independent and run in parallel."""
     n_leads = x.shape[0]
     width = pre + post
     n_groups = bounds.size - 1
     out = np.zeros((n_groups, n_leads, width), dtype=np.float32)
-    m_max = 0
-    for g in range(n_groups):
-        m_max = max(m_max, bounds[g + 1] - bounds[g])
-    buf = np.empty((n_leads, max(m_max, 1), width), dtype=np.float32)
-    col = np.empty(max(m_max, 1), dtype=np.float32)
-    for g in range(n_groups):
+    for g in numba.prange(n_groups):
         a = bounds[g]
         m = bounds[g + 1] - a
+        buf = np.empty((n_leads, max(m, 1), width), dtype=np.float32)
+        col = np.empty(max(m, 1), dtype=np.float32)
         _fill_segments(x, knots, levels, centres, a, m, pre, buf)
         for lead in range(n_leads):
             for i in range(width):
