@@ -165,6 +165,17 @@ def findings(result: dict[str, Any]) -> list[str]:
             out.append(text + ".")
         else:
             out.append(f"No pauses of ≥ {fmt(thr, 'pause_s')} s.")
+    quiet = [
+        e for e in _events(result, "noise") if (e.get("detail") or {}).get("possible_asystole")
+    ]
+    if quiet:
+        longest = max(quiet, key=lambda e: (e.get("detail") or {}).get("rr_s") or 0.0)
+        out.append(
+            f"{_plural(len(quiet), 'stretch', 'stretches')} without ECG between beats (possible "
+            f"asystole, excluded from analysis; review the signal): longest RR "
+            f"{fmt((longest.get('detail') or {}).get('rr_s'), 'pause_s')} s at "
+            f"{clock(longest.get('start_s'))}."
+        )
 
     hrv = result.get("hrv")
     if hrv is None:

@@ -61,6 +61,18 @@ def test_findings_state_the_result_numbers(synth_result):
     assert items[-1] == findings.REVIEW_NOTE
 
 
+def test_findings_name_a_possible_asystole(synth_result):
+    r = copy.deepcopy(synth_result[1])
+    assert "possible asystole" not in " ".join(findings.findings(r))
+    detail = {"segments": {"no_ecg": 11}, "possible_asystole": True, "rr_s": 24.6}
+    quiet = {"type": "noise", "start_s": 600.0, "end_s": 622.0, "duration_s": 22.0}
+    quiet["detail"] = detail
+    r["events"] = list(r["events"]) + [quiet]
+    text = " ".join(findings.findings(r))
+    assert "1 stretch without ECG between beats (possible asystole" in text
+    assert "longest RR 24.60 s" in text
+
+
 def test_missing_sections_say_not_analysed(ctx):
     r = copy.deepcopy(ctx.result)
     for key in ("hrv", "st", "qt", "af", "pauses", "ventricular", "supraventricular"):
