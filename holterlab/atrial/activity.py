@@ -25,7 +25,10 @@ The classic spectral analysis of the atrial signal (Slocum et al. 1992; Bollmann
    power at every harmonic of ``fv`` while F waves conducted ``k:1`` only add power at
    multiples of ``k fv``, so ``f0`` counts as atrial only if ``k >= 2`` and its power
    exceeds ``ventricular_ratio`` times the strongest harmonic ``j fv`` with ``j`` not a
-   multiple of ``k`` (sinus and supraventricular tachycardia fail this test).
+   multiple of ``k`` (sinus and supraventricular tachycardia fail this test). An odd
+   ``k >= 3`` counts only where the window's RR intervals vary (coefficient of variation at
+   least 0.08): fixed 3:1 conduction is rare in flutter, while the P and T waves of a regular
+   sinus rhythm can put organised power at three times its rate.
 6. ``p_wave_fraction``: for the N beats of the window, the segment ``[beat - p_start_s,
    beat - p_end_s]`` (linear trend removed) is averaged into a template; a beat has a P wave
    when its segment correlates with the template by at least ``p_min_corr`` and the template
@@ -244,6 +247,11 @@ def _measure(
         use = (fj >= 1.0) & (fj <= b_hi + hw) & (j[None, :] % k[c, None] != 0)
         p_other = np.where(use, pj, 0.0).max(axis=1)
         harmonic_ok[c] = (k[c] >= 2) & (p_f0[c] >= p.ventricular_ratio * p_other)
+        # fixed odd conduction (3:1, 5:1) is rare in flutter, while the P and T waves of a
+        # regular sinus rhythm often put organised power at 3 x its rate: an odd harmonic
+        # counts only where the RR intervals vary (variable conduction)
+        odd = (k[c] % 2 == 1) & _regular_rr(beats, first[c], last[c], fs)
+        harmonic_ok[c] &= ~odd
     valid = (
         enough
         & (snr >= p.min_snr)
@@ -262,6 +270,29 @@ def _measure(
     pw[~enough] = np.nan
     pw[org >= 0.5] = 0.0
     return rate, org, pw
+
+
+#: Coefficient of variation of the RR intervals of a window below which it is regular.
+REGULAR_RR_CV = 0.08
+
+
+def _regular_rr(beats: np.ndarray, first: np.ndarray, last: np.ndarray, fs: float) -> np.ndarray:
+    """Whether the RR intervals between beats ``first..last-1`` of each window are regular
+    (coefficient of variation below :data:`REGULAR_RR_CV`; windows of fewer than 3 beats
+    are not)."""
+    rr = np.diff(beats).astype(np.float64) / fs
+    c1 = np.concatenate([[0.0], np.cumsum(rr)])
+    c2 = np.concatenate([[0.0], np.cumsum(rr * rr)])
+    n = last - first - 1  # intervals first..last-2
+    hi = np.maximum(last - 1, first)
+    s1 = c1[hi] - c1[first]
+    s2 = c2[hi] - c2[first]
+    out = np.zeros(first.size, dtype=bool)
+    ok = n >= 2
+    mean = s1[ok] / n[ok]
+    var = np.maximum(s2[ok] / n[ok] - mean * mean, 0.0)
+    out[ok] = np.sqrt(var) < REGULAR_RR_CV * mean
+    return out
 
 
 def _params(params: Any) -> AtrialParams:
