@@ -254,15 +254,20 @@ def test_progress_and_cancel(small):
 
 
 # ---------------------------------------------------------------------- MIT-BIH (DS1)
-def test_mitbih_201_af_has_no_p_waves_and_no_flutter(mitdb):
+def _mitbih(path):
+    """A MIT-BIH record, its reference beat positions and their AAMI labels."""
     import holterlab
     from holterlab.annotations import AAMI_MAP
 
-    rec = holterlab.read(mitdb / "201.hea")
+    rec = holterlab.read(path)
     ann = rec.annotations
     is_beat = np.isin(ann.symbol, list(AAMI_MAP))
-    beats = ann.sample[is_beat]
     labels = np.array([AAMI_MAP[s] for s in ann.symbol[is_beat]])
+    return rec, ann, ann.sample[is_beat], labels
+
+
+def test_mitbih_201_af_has_no_p_waves_and_no_flutter(mitdb):
+    rec, ann, beats, labels = _mitbih(mitdb / "201.hea")
     act = atrial_activity_recording(rec, beats, labels)
     marks = [(s / rec.fs, a) for s, a in zip(ann.sample, ann.aux, strict=True) if a.startswith("(")]
     af = [
@@ -281,15 +286,9 @@ def test_mitbih_201_af_has_no_p_waves_and_no_flutter(mitdb):
 def test_mitbih_118_sinus_rhythm_has_no_flutter(mitdb):
     """Record 118 (sinus rhythm, right bundle branch block, APCs): its P and T waves put
     organised power at 3 x the heart rate, which once read as three flutter episodes."""
-    import holterlab
-    from holterlab.annotations import AAMI_MAP
     from holterlab.rhythm import analyze_rhythm
 
-    rec = holterlab.read(mitdb / "118.hea")
-    ann = rec.annotations
-    is_beat = np.isin(ann.symbol, list(AAMI_MAP))
-    beats = ann.sample[is_beat]
-    labels = np.array([AAMI_MAP[s] for s in ann.symbol[is_beat]])
+    rec, _, beats, labels = _mitbih(mitdb / "118.hea")
     act = atrial_activity_recording(rec, beats, labels)
     r = analyze_rhythm(beats, labels, rec.fs, atrial_activity=act)
     assert r.af.afl_episodes == 0 and r.af.episodes == 0
