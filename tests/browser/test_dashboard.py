@@ -47,12 +47,27 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _warm_numba_caches(recording_path: Path) -> None:
+    """Compile (and cache on disk) the numba kernels the dashboard server runs: on a fresh
+    clone the server would otherwise compile them while the page loads, and the page's
+    first updates then race its initial render (seen as "Cannot set properties of
+    undefined" page errors in a clean CI run)."""
+    import holterlab
+    from holterlab.viz.pyramid import minmax_blocks
+
+    rec = holterlab.read(recording_path)
+    short = holterlab.Recording.from_array(rec.get(stop=120.0), rec.fs)
+    holterlab.analyze(short)
+    minmax_blocks(np.zeros((2, 4096), np.float32), 64)
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("dashboard")
     sample = make_sample(folder, hours=0.25, seed=3)
     second = make_sample(folder, hours=0.1, seed=5, name="second")
     second.result.unlink()  # opened without a result
+    _warm_numba_caches(sample.recording)
     port = _free_port()
     env = dict(os.environ, HOLTERLAB_CACHE_DIR=str(folder / "cache"))
     log = open(folder / "server.log", "w")
