@@ -18,7 +18,7 @@ Holter reader does:
 * :func:`ventricular_escape`: a wide, unlike-the-dominant beat without P waves that is not
   premature, in a regular rhythm, is a ventricular escape or idioventricular beat;
 * :func:`family_consensus`: a family takes its beats' majority label; a V override inside a
-  non-V family needs strong evidence.
+  non-V family needs strong evidence, and a V beat in a family of (aberrated) S beats is S.
 
 All rules read the feature matrix of :func:`holterlab.beats.features.feature_matrix`
 (columns :data:`~holterlab.beats.features.FEATURE_NAMES`) and work on any number of beats.
@@ -91,8 +91,9 @@ def family_consensus(
 
     A beat keeps a label that differs from its family's as an override, except that a V
     override inside a non-V family needs strong evidence (V probability ``>= strong_v``):
-    single wide-looking beats of a normal family are mostly noise or aberration. Paced families
-    are Q (no overrides); beats without a family (``-1``) are Q.
+    single wide-looking beats of a normal family are mostly noise or aberration; and a V beat
+    in a family labelled S (one QRS shape, mostly aberrantly conducted APCs) is S. Paced
+    families are Q (no overrides); beats without a family (``-1``) are Q.
     """
     n = beat_label.size
     fam_labels = np.full(n_families, "N", dtype="<U1")
