@@ -383,7 +383,7 @@ def flag_possible_asystole(events: list, beat_times_s: np.ndarray, recording: Re
     cannot tell an asystole from electrodes that pick up nothing), but it is listed for
     review instead of passing as noise.
     """
-    from holterlab.events import Event
+    import dataclasses
 
     t = np.asarray(beat_times_s, dtype=np.float64)
     out = []
@@ -407,7 +407,7 @@ def flag_possible_asystole(events: list, beat_times_s: np.ndarray, recording: Re
             if framed and _quiet(recording, e.start_s, e.end_s):
                 rr = round(float(t[j] - t[i - 1]), 3)
                 detail = dict(e.detail, possible_asystole=True, rr_s=rr)
-                e = Event(e.type, e.start_s, e.end_s, e.rate_bpm, e.n_beats, e.lead, detail)
+                e = dataclasses.replace(e, detail=detail)
         out.append(e)
     return out
 
