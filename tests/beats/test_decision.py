@@ -283,3 +283,44 @@ def test_v_beat_in_a_family_of_aberrated_s_beats_is_s():
     family[7:9] = 0  # the same certain V beats in the normal family keep their V
     fam_labels, over = D.family_consensus(label, proba, family, 2)
     assert list(over[7:9]) == ["V", "V"]
+
+
+def _fibrillation_case() -> tuple[np.ndarray, dict[str, int], np.ndarray]:
+    """20 beats in atrial fibrillation; beats 3, 9, 15 belong to a family with a changed QRS
+    shape that is not wider than the dominant one and not early."""
+    X, col = _neutral_features(20)
+    X[:, col["ctx_irr"]] = np.log10(0.35 + 1e-4)
+    X[:, col["ctx_p"]] = 0.1
+    odd = np.array([3, 9, 15])
+    X[odd, col["dom_corr"]] = 0.2
+    X[odd, col["fam_dom_corr"]] = 0.2
+    X[odd, col["fam_width_rel"]] = np.log2(1.05)
+    X[odd, col["fam_pre_local"]] = np.log2(1.02)
+    X[odd, col["is_dom"]] = 0.0
+    return X, col, odd
+
+
+def test_changed_qrs_shape_in_fibrillation_is_conducted():
+    X, col, odd = _fibrillation_case()
+    assert np.flatnonzero(D.conducted_in_fibrillation(X[odd])).tolist() == [0, 1, 2]
+    proba = np.tile([0.9, 0.05, 0.03, 0.02], (20, 1))
+    proba[odd] = [0.1, 0.0, 0.9, 0.0]  # the model calls the unlike-the-dominant beats V
+    assert set(D.decide_labels(proba, X)) == {"N"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("fam_width_rel", np.log2(1.3)),  # wider than the dominant beat: ventricular
+        ("fam_pre_local", np.log2(0.7)),  # coupled early as a family: ventricular ectopics
+        ("ctx_irr", np.log10(0.05)),  # regular rhythm: not fibrillation
+        ("ctx_p", 0.8),  # sinus P waves: not fibrillation
+    ],
+)
+def test_conducted_in_fibrillation_needs_every_criterion(name, value):
+    X, col, odd = _fibrillation_case()
+    X[odd, col[name]] = value
+    assert not D.conducted_in_fibrillation(X[odd]).any()
+    proba = np.tile([0.9, 0.05, 0.03, 0.02], (20, 1))
+    proba[odd] = [0.1, 0.0, 0.9, 0.0]
+    assert "".join(D.decide_labels(proba, X)[odd]) == "VVV"
