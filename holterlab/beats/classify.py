@@ -11,9 +11,10 @@ The method is per-recording, as clinical Holter systems work:
    power, the beat's family statistics) (:mod:`holterlab.beats.features`);
 4. a small model shipped with holterlab (``holterlab/models/beat_classifier.npz``, trained on
    the MIT-BIH DS1 records by ``scripts/train_classifier.py``) labels every beat; pacemaker
-   spikes (:mod:`holterlab.beats.paced`, scored on the raw signal) make a family paced
-   (class Q), a beat with a strong spike of its own is Q (fusion of paced beats), and beats
-   of bad signal quality are Q;
+   spikes (:mod:`holterlab.beats.paced`, scored on the raw signal) or the exact interval of a
+   fixed-rate pacemaker (:mod:`holterlab.beats.paced_timing`) make a family paced (class Q),
+   a beat with a strong spike of its own is Q (fusion of paced beats), and beats of bad
+   signal quality are Q;
 5. patient-adaptive decision rules on top of the model (:mod:`holterlab.beats.decision`,
    :func:`~holterlab.beats.decision.decide_labels`): an S beat must be abruptly premature
    relative to the preceding RR (gradual rate changes, sinus arrhythmia are not ectopy) and
@@ -59,6 +60,7 @@ from holterlab.beats.features import (
     window_geometry,
 )
 from holterlab.beats.paced import SPIKE_THRESHOLD, paced_families, pacing_spike_score
+from holterlab.beats.paced_timing import fixed_rate_families
 from holterlab.beats.templates import (
     AAMI_LABELS,
     Clusters,
@@ -373,14 +375,24 @@ def beat_features(
 
 
 def _paced_families(
-    an: _Analysis, params: ClassificationParams, spike: np.ndarray | None
+    an: _Analysis,
+    params: ClassificationParams,
+    spike: np.ndarray | None,
+    beats: np.ndarray,
+    fs: float,
 ) -> np.ndarray:
-    """Families whose beats carry a pacemaker spike before the QRS (bool per family), from
-    the per-beat spike score of :func:`holterlab.beats.paced.pacing_spike_score`."""
+    """Paced families (bool per family): their beats carry a pacemaker spike before the QRS
+    (:func:`holterlab.beats.paced.pacing_spike_score`), or they follow each other at the
+    exact interval of a pacemaker (:func:`holterlab.beats.paced_timing.fixed_rate_families`)."""
     n_fam = an.clusters.n_families
-    if not params.detect_paced or n_fam == 0 or spike is None:
+    if not params.detect_paced or n_fam == 0:
         return np.zeros(n_fam, dtype=bool)
-    return paced_families(spike, an.clusters.family, n_fam)
+    fam = an.clusters.family
+    width = an.X[:, FEATURE_NAMES.index("width_ms")]
+    paced = fixed_rate_families(beats, fs, fam, n_fam, width)
+    if spike is not None:
+        paced |= paced_families(spike, fam, n_fam)
+    return paced
 
 
 def _spike_score(signal: np.ndarray, fs: float, beats: np.ndarray, params) -> np.ndarray | None:
@@ -416,7 +428,7 @@ def _finish(
     beat_label = decide_labels(proba, an.X)
     fam = an.clusters.family
     n_fam = an.clusters.n_families
-    paced = _paced_families(an, params, spike)
+    paced = _paced_families(an, params, spike, beats, fs)
     fam_labels, overrides = family_consensus(beat_label, proba, fam, n_fam, paced=paced)
     ok = fam >= 0
     overrides[~ok] = "Q"
