@@ -321,7 +321,13 @@ def analyze(
         if p.hrv_enabled:
             prog.start("hrv")
             hrv = compute_hrv(
-                beats, labels, fs, params=p.hrv, excluded=excluded, start_time=recording.start_time
+                beats,
+                labels,
+                fs,
+                params=p.hrv,
+                excluded=excluded,
+                start_time=recording.start_time,
+                non_sinus=_non_sinus(rhythm.events),
             )
             prog.finish("hrv")
             _check(cancelled, "hrv")
@@ -424,6 +430,12 @@ def _quiet(recording: Recording, start_s: float, end_s: float) -> bool:
     return bool(np.all(cur <= ASYSTOLE_QUIET_RATIO * np.maximum(ref, 1e-6)))
 
 
+def _non_sinus(events: list) -> np.ndarray:
+    """``(start_s, end_s)`` rows of the atrial fibrillation and flutter episodes."""
+    rows = [(e.start_s, e.end_s) for e in events if e.type in ("af", "afl")]
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 2)
+
+
 def _af_precedence(
     classes: Any, labels: np.ndarray, beats: np.ndarray, fs: float, events: list, p: AnalysisParams
 ) -> np.ndarray:
@@ -498,7 +510,15 @@ def analyze_beats(
     )
     hrv = None
     if p.hrv_enabled:
-        hrv = compute_hrv(beats, labels, fs, params=p.hrv, excluded=excluded, start_time=start_time)
+        hrv = compute_hrv(
+            beats,
+            labels,
+            fs,
+            params=p.hrv,
+            excluded=excluded,
+            start_time=start_time,
+            non_sinus=_non_sinus(rhythm.events),
+        )
     section = {
         "name": name,
         "path": None,

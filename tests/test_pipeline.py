@@ -174,6 +174,29 @@ def test_no_s_beat_inside_af_or_flutter(dense, result):
     assert cmp.sveb_pp >= 0.9  # 0.82 without AF precedence
 
 
+def test_hrv_leaves_out_fibrillation_and_flutter(dense, result):
+    """HRV describes sinus rhythm: the beats of AF and flutter are N (AAMI) but their
+    intervals are not NN intervals (a 4-minute AF episode alone would raise RMSSD a lot)."""
+    from holterlab.hrv import compute_hrv
+
+    spans = [(e.start_s, e.end_s) for e in result.events if e.type in ("af", "afl")]
+    assert spans
+    beats = np.asarray(result.beat_samples)
+    labels = np.asarray(result.beat_labels).astype(str)
+    t = beats / result.fs
+    inside = np.zeros(beats.size - 1, dtype=bool)
+    for a, b in spans:
+        inside |= (t[:-1] >= a) & (t[1:] <= b)
+    nn_in_af = int(np.sum(inside & (labels[:-1] == "N") & (labels[1:] == "N")))
+    hrv = result.hrv
+    assert hrv["rejected"]["non_sinus"] >= nn_in_af > 50
+    excluded = [(e.start_s, e.end_s) for e in result.events if e.type == "noise"]
+    with_af = compute_hrv(beats, labels, result.fs, excluded=excluded or None)
+    # the same series with the AF intervals in (the change filter may keep one more or less)
+    assert abs(with_af.n_nn - hrv["n_nn"] - hrv["rejected"]["non_sinus"]) <= 3
+    assert with_af.rmssd_ms > hrv["rmssd_ms"]
+
+
 def _with_gap(gap_s: float, fill) -> holterlab.Recording:
     """150 sinus beats, ``gap_s`` seconds of ``fill(shape)``, 150 sinus beats (250 Hz)."""
     from tests.beats._synthetic_beats import synthetic_ecg

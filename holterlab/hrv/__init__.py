@@ -22,7 +22,7 @@ import numpy as np
 
 from holterlab.errors import ParameterError
 from holterlab.hrv.frequency import frequency_analysis, frequency_domain, short_term_spectra
-from holterlab.hrv.nn import NNSeries, nn_intervals
+from holterlab.hrv.nn import NNSeries, merge_intervals, nn_intervals
 from holterlab.hrv.nonlinear import dfa, poincare
 from holterlab.hrv.result import HRTResult, HRVResult, PeriodHRV, ShortTermHRV, clean_float
 from holterlab.hrv.segments import clock_seconds, day_night_hrv, hourly_hrv
@@ -59,6 +59,7 @@ def compute_hrv(
     params: HRVParams | None = None,
     excluded=None,
     start_time: _dt.datetime | None = None,
+    non_sinus=None,
 ) -> HRVResult:
     """All HRV values of a record: time, frequency, nonlinear, turbulence, hourly, day/night.
 
@@ -75,6 +76,10 @@ def compute_hrv(
         :class:`~holterlab.params.hrv.HRVParams`; defaults when ``None``.
     excluded
         ``(start_s, end_s)`` rows of unanalysable time (noise, lead off).
+    non_sinus
+        ``(start_s, end_s)`` rows of atrial fibrillation and flutter: HRV and heart-rate
+        turbulence describe sinus rhythm (Task Force 1996; Schmidt et al. 1999), so the
+        intervals overlapping them are left out.
     start_time
         Clock time of sample 0: aligns the 5-minute segments and hours with the clock and
         enables the day and night values.
@@ -88,13 +93,17 @@ def compute_hrv(
         raise ParameterError(f"params must be an HRVParams, got {type(p).__name__}")
     if start_time is not None and not isinstance(start_time, _dt.datetime):
         raise ParameterError(f"start_time must be a datetime, got {start_time!r}")
-    series = nn_intervals(beats, labels, fs, params=p, excluded=excluded)
+    series = nn_intervals(beats, labels, fs, params=p, excluded=excluded, non_sinus=non_sinus)
     nn, times, adj = series.nn_ms, series.times_s, series.adjacent
     origin = -float(np.mod(clock_seconds(start_time), p.segment_s))
     td = time_domain(nn, times, adjacent=adj, params=p, segment_origin_s=origin)
     fd, segs = frequency_analysis(nn, times, adjacent=adj, params=p, segment_origin_s=origin)
     pc = poincare(nn, adj)
-    hrt = heart_rate_turbulence(beats, labels, fs, params=p, excluded=excluded)
+    spans = [merge_intervals(excluded), merge_intervals(non_sinus)]
+    hrt_excluded = np.column_stack([np.concatenate(c) for c in zip(*spans, strict=True)])
+    hrt = heart_rate_turbulence(
+        beats, labels, fs, params=p, excluded=hrt_excluded if hrt_excluded.size else None
+    )
     first_s = float(np.asarray(beats)[0] / float(fs)) if series.n_beats else 0.0
     span = (first_s, first_s + series.span_s)
     hourly = (

@@ -224,6 +224,7 @@ def nn_intervals(
     *,
     params: HRVParams | None = None,
     excluded=None,
+    non_sinus=None,
 ) -> NNSeries:
     """Extract the NN series from beat sample indices and beat labels.
 
@@ -240,6 +241,10 @@ def nn_intervals(
         :class:`~holterlab.params.hrv.HRVParams` (RR limits, change filter).
     excluded
         ``(start_s, end_s)`` rows of unanalysable time; intervals overlapping them are dropped.
+    non_sinus
+        ``(start_s, end_s)`` rows of atrial fibrillation and flutter: their beats are labelled
+        N (AAMI) but are not sinus beats, so intervals overlapping them are dropped too
+        (counted as ``rejected["non_sinus"]``).
 
     Returns
     -------
@@ -266,6 +271,13 @@ def nn_intervals(
         ok &= ~bad
     else:
         rejected["excluded"] = 0
+    starts, ends = merge_intervals(non_sinus)
+    if starts.size:
+        bad = ok & overlaps_excluded(t[:-1], t[1:], starts, ends)
+        rejected["non_sinus"] = int(bad.sum())
+        ok &= ~bad
+    else:
+        rejected["non_sinus"] = 0
     in_range = (rr >= p.min_rr_ms) & (rr <= p.max_rr_ms)
     rejected["out_of_range"] = int((ok & ~in_range).sum())
     ok &= in_range

@@ -28,7 +28,13 @@ def test_all_normal_gives_every_interval_adjacent():
     np.testing.assert_allclose(s.nn_ms, 800.0 + np.arange(20))
     np.testing.assert_allclose(s.times_s, beats[1:] / 1000.0)
     assert not s.adjacent[0] and s.adjacent[1:].all()
-    assert s.rejected == {"not_normal": 0, "excluded": 0, "out_of_range": 0, "change": 0}
+    assert s.rejected == {
+        "not_normal": 0,
+        "excluded": 0,
+        "non_sinus": 0,
+        "out_of_range": 0,
+        "change": 0,
+    }
 
 
 @pytest.mark.parametrize("label", ["V", "S", "F", "Q", "|", "X"])
@@ -52,6 +58,16 @@ def test_excluded_time_drops_only_overlapping_intervals():
     s = nn_intervals(beats, labels, 1000.0, excluded=excluded)
     assert sorted(set(range(20)) - set(s.start_beat)) == [5, 10, 11]
     assert s.rejected["excluded"] == 3
+
+
+def test_fibrillation_and_flutter_time_is_not_sinus_rhythm():
+    """AAMI labels the beats of AF and flutter N; HRV leaves their intervals out all the same."""
+    beats, labels = _series()
+    t = beats / 1000.0
+    s = nn_intervals(beats, labels, 1000.0, non_sinus=[(t[4], t[9])])
+    # the intervals between the episode's first and last beat (4->5 ... 8->9) go
+    assert sorted(set(range(20)) - set(s.start_beat)) == list(range(4, 9))
+    assert s.rejected["non_sinus"] == 5 and s.rejected["excluded"] == 0
 
 
 def test_merge_and_overlap_helpers():
