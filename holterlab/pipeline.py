@@ -343,6 +343,7 @@ def analyze(
                 chunk_s=p.chunk_s,
                 progress=update,
                 cancel=cancelled,
+                quality=quality,
             )
             prog.finish("st_qt")
 

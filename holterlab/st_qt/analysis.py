@@ -75,7 +75,8 @@ class STQTResult:
         out: dict[str, Any] = {}
         for i, lead in enumerate(self.leads):
             col = self.st_mv[:, i] if self.st_mv.size else np.zeros(0)
-            if col.size == 0:
+            ok = np.flatnonzero(np.isfinite(col))  # NaN: the lead was unusable (lead off)
+            if ok.size == 0:
                 out[lead] = {
                     "min_mv": None,
                     "min_time_s": None,
@@ -84,13 +85,13 @@ class STQTResult:
                     "mean_mv": None,
                 }
                 continue
-            k_min, k_max = int(np.argmin(col)), int(np.argmax(col))
+            k_min, k_max = int(ok[np.argmin(col[ok])]), int(ok[np.argmax(col[ok])])
             out[lead] = {
                 "min_mv": round(float(col[k_min]), 3),
                 "min_time_s": float(self.time_s[k_min]),
                 "max_mv": round(float(col[k_max]), 3),
                 "max_time_s": float(self.time_s[k_max]),
-                "mean_mv": round(float(col.mean()), 3),
+                "mean_mv": round(float(col[ok].mean()), 3),
             }
         return out
 
@@ -130,7 +131,7 @@ class STQTResult:
             st["trend"] = {
                 "time_s": [float(t) for t in self.time_s],
                 **{
-                    lead: [round(float(v), 4) for v in self.st_mv[:, i]]
+                    lead: [round(float(v), 4) if np.isfinite(v) else None for v in self.st_mv[:, i]]
                     for i, lead in enumerate(self.leads)
                 },
             }
@@ -255,10 +256,29 @@ def _measure(mb: MedianBeats, params: STQTParams) -> tuple[np.ndarray, ...]:
     return st, qt, qrs
 
 
+#: Fraction of a window's time a lead must be usable for its ST level to be reported.
+MIN_USABLE_FRACTION = 0.5
+
+
+def _usable_fraction(quality: Any, time_s: np.ndarray, window_s: float) -> np.ndarray:
+    """(n_windows, n_leads) fraction of each window's quality segments in which the lead is
+    usable (:attr:`holterlab.quality.QualityResult.usable`)."""
+    usable = np.asarray(quality.usable, dtype=np.float64)  # (n_leads, n_segments)
+    seg_s = quality.segment_samples / quality.fs
+    cum = np.concatenate([np.zeros((usable.shape[0], 1)), np.cumsum(usable, axis=1)], axis=1)
+    n_seg = usable.shape[1]
+    a = np.clip(np.floor(time_s / seg_s + 1e-9).astype(np.int64), 0, n_seg)
+    b = np.clip(np.ceil((time_s + window_s) / seg_s - 1e-9).astype(np.int64), 0, n_seg)
+    b = np.maximum(b, a + 1).clip(max=n_seg)
+    count = np.maximum(b - a, 1)
+    return ((cum[:, b] - cum[:, a]) / count).T
+
+
 def _finish(
     parts: list[tuple[MedianBeats, tuple[np.ndarray, ...]]],
     leads: list[str],
     params: STQTParams,
+    quality: Any = None,
 ) -> STQTResult:
     if parts:
         time_s = np.concatenate([p[0].window_start_s for p in parts])
@@ -270,6 +290,16 @@ def _finish(
     else:
         time_s, rr, qt, qrs = np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0)
         st, nb = np.zeros((0, len(leads)), np.float32), np.zeros(0, np.int64)
+    if quality is not None and time_s.size and quality.n_segments:
+        frac = _usable_fraction(quality, time_s, params.window_s)
+        if frac.shape[1] == st.shape[1]:
+            bad = frac < MIN_USABLE_FRACTION
+            # a lead off (flat, saturated, noise only) gives a flat median beat: ST 0.000 mV
+            # that is not a measurement; with no usable lead, QT and QRS are not either
+            st = np.where(bad, np.float32(np.nan), st).astype(np.float32)
+            none = bad.all(axis=1)
+            qt = np.where(none, np.nan, qt)
+            qrs = np.where(none, np.nan, qrs)
     qt = _clean_qt(qt)
     episodes = st_episodes(
         time_s,
@@ -291,8 +321,10 @@ def analyze_st_qt(
     *,
     leads: list[str] | None = None,
     params: STQTParams | None = None,
+    quality: Any = None,
 ) -> STQTResult:
-    """ST and QT analysis of an in-memory signal (mV, shape (n_leads, n))."""
+    """ST and QT analysis of an in-memory signal (mV, shape (n_leads, n)); ``quality`` as for
+    :func:`st_qt_recording`."""
     params = params or STQTParams()
     x = np.atleast_2d(np.asarray(signal, dtype=np.float32))
     leads = leads or [f"ECG{i + 1}" for i in range(x.shape[0])]
@@ -305,7 +337,7 @@ def analyze_st_qt(
         min_beats=params.min_beats,
         lowpass_hz=params.lowpass_hz,
     )
-    return _finish([(mb, _measure(mb, params))], leads, params)
+    return _finish([(mb, _measure(mb, params))], leads, params, quality)
 
 
 def st_qt_recording(
@@ -317,11 +349,15 @@ def st_qt_recording(
     chunk_s: float = 1800.0,
     progress: Callable[[float], None] | None = None,
     cancel: Callable[[], bool] | None = None,
+    quality: Any = None,
 ) -> STQTResult:
     """ST and QT analysis of a :class:`~holterlab.recording.Recording`, chunk by chunk.
 
     Chunks are whole multiples of the median-beat window, read with a halo so every beat of
-    a window is complete; results do not depend on ``chunk_s``.
+    a window is complete; results do not depend on ``chunk_s``. With ``quality`` (a
+    :class:`~holterlab.quality.QualityResult`), a lead usable for less than half of a window
+    reports no ST level there (NaN; ``null`` in JSON), and a window without any usable lead
+    no QT either.
     """
     params = params or STQTParams()
     fs = recording.fs
@@ -356,4 +392,4 @@ def st_qt_recording(
         parts.append((mb, _measure(mb, params)))
         if progress is not None:
             progress(w1 / total_windows)
-    return _finish(parts, list(recording.leads), params)
+    return _finish(parts, list(recording.leads), params, quality)

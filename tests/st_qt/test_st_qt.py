@@ -166,3 +166,42 @@ def test_chunk_without_usable_beats_does_not_break_the_trend():
     assert res.st_mv.shape == (res.time_s.size, 2)
     assert not ((res.time_s >= 630) & (res.time_s < 1170)).any()
     assert res.time_s.size > 30
+
+
+def test_lead_off_gives_no_st_level_instead_of_zero():
+    """A lead that is off (flat) for part of the recording reports no ST level there (NaN,
+    ``null`` in JSON): its flat median beat would read 0.000 mV, cut short an ST episode of
+    that lead and pull its mean towards 0. The other lead keeps its values."""
+    from holterlab.quality import quality_recording
+
+    x, beats, _ = make_ecg(minutes=20, st_windows=[(300, 900, -0.2)])
+    off = slice(int(600 * FS), int(780 * FS))
+    x[1, off] = 0.0  # V5 off for 3 minutes inside the ST depression
+    rec = Recording.from_array(x, FS, ["II", "V5"])
+    labels = np.full(beats.size, "N")
+    q = quality_recording(rec)
+    res = st_qt_recording(rec, beats, labels, quality=q)
+    w = res.params.window_s
+    inside = (res.time_s >= 600) & (res.time_s + w <= 780)
+    assert inside.sum() >= 4
+    assert np.all(np.isnan(res.st_mv[inside, 1]))
+    assert np.all(np.isfinite(res.st_mv[:, 0]))
+    assert np.all(res.st_mv[inside, 0] < -0.15)
+    d = res.to_dict()
+    trend = d["st"]["trend"]["V5"]
+    assert all(trend[i] is None for i in np.flatnonzero(inside))
+    assert d["st"]["leads"]["V5"]["mean_mv"] == pytest.approx(
+        float(np.nanmean(res.st_mv[:, 1])), abs=1e-3
+    )
+    # II's depression is one episode; V5 (inverted: an elevation) is split by the lead-off
+    # gap, not closed early by zeros nor bridged over it
+    ii = [e for e in res.episodes if e.lead == "II" and e.type == "st_depression"]
+    assert len(ii) == 1 and ii[0].start_s < 320 and ii[0].end_s > 880
+    v5 = sorted(
+        (e for e in res.episodes if e.lead == "V5" and e.type == "st_elevation"),
+        key=lambda e: e.start_s,
+    )
+    assert len(v5) == 2 and v5[0].end_s <= 620 and v5[1].start_s >= 760
+    # without quality information the flat lead reads about 0 there (what the mask prevents)
+    plain = st_qt_recording(rec, beats, labels)
+    assert np.all(np.abs(plain.st_mv[inside, 1]) < 0.02)
