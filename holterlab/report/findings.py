@@ -129,17 +129,24 @@ def findings(result: dict[str, Any]) -> list[str]:
     af = result.get("af")
     if af is None:
         out.append("Atrial fibrillation: not analysed.")
-    elif af.get("episodes"):
-        text = (
-            f"Atrial fibrillation/flutter: {_plural(int(af['episodes']), 'episode')}, "
-            f"{fmt_duration(af.get('total_s'))} in total, burden "
-            f"{fmt_unit(af.get('burden_pct'), 'burden_pct')}, longest "
-            f"{fmt_duration(af.get('longest_s'))}"
-        )
+    elif af.get("episodes") or af.get("afl_episodes"):
+        parts = []
+        if af.get("episodes"):
+            parts.append(
+                f"atrial fibrillation: {_plural(int(af['episodes']), 'episode')}, "
+                f"{fmt_duration(af.get('total_s'))} in total, longest "
+                f"{fmt_duration(af.get('longest_s'))}"
+            )
+        if af.get("afl_episodes"):
+            parts.append(
+                f"atrial flutter: {_plural(int(af['afl_episodes']), 'episode')}, "
+                f"{fmt_duration(af.get('afl_s'))} in total"
+            )
+        text = "; ".join(parts)
+        text = f"{text[0].upper()}{text[1:]}; AF/flutter burden "
+        text += fmt_unit(af.get("burden_pct"), "burden_pct")
         if af.get("mean_rate_bpm") is not None:
             text += f", mean ventricular rate {fmt_unit(af['mean_rate_bpm'], 'mean_rate_bpm')}"
-        if af.get("afl_episodes"):
-            text += f" (of which {_plural(int(af['afl_episodes']), 'flutter episode')})"
         out.append(text + ".")
     else:
         out.append("No atrial fibrillation or flutter detected.")

@@ -281,13 +281,14 @@ def _key_numbers(result: dict[str, Any]) -> list[tuple[str, str]]:
             )
         )
     if af is None:
-        pairs.append(("AF burden", na))
+        pairs.append(("AF/flutter burden", na))
     else:
         pairs.append(
             (
-                "AF burden",
+                "AF/flutter burden",
                 f"{fmt_unit(af.get('burden_pct'), 'burden_pct')} "
-                f"({fmt(af.get('episodes'))} episodes)",
+                f"({fmt(af.get('episodes'))} AF, {fmt(af.get('afl_episodes') or 0)} flutter "
+                "episodes)",
             )
         )
     if hrv is None:
@@ -532,9 +533,12 @@ def af_table(ctx: Any) -> str:
         [
             ("Episodes", fmt(af.get("episodes"))),
             ("Total time", fmt_duration(af.get("total_s"))),
-            ("Burden (% of analysable time)", fmt_unit(af.get("burden_pct"), "burden_pct")),
+            (
+                "AF/flutter burden (% of analysable time)",
+                fmt_unit(af.get("burden_pct"), "burden_pct"),
+            ),
             ("Mean ventricular rate", fmt_unit(af.get("mean_rate_bpm"), "mean_rate_bpm")),
-            ("Longest episode", fmt_duration(af.get("longest_s"))),
+            ("Longest AF episode", fmt_duration(af.get("longest_s"))),
             (
                 "Flutter episodes",
                 f"{fmt(af.get('afl_episodes'))} ({fmt_duration(af.get('afl_s'))})",

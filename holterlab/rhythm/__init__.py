@@ -74,6 +74,7 @@ def _af_summary(episodes, series) -> AFSummary:
         longest_s=max((e.duration_s for e in af), default=None),
         afl_episodes=len(afl),
         afl_s=float(sum(e.duration_s for e in afl)),
+        afl_burden_pct=af_burden(afl, series, ("afl",)),
         method="RR irregularity (holterlab.rhythm.af)",
     )
 

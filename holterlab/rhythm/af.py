@@ -477,15 +477,18 @@ def _bridge_flutter(
     return out
 
 
-def af_burden(episodes: list[Event], series: BeatSeries) -> float | None:
-    """Percentage of analysable time in AF/flutter episodes (None without analysable time)."""
+def af_burden(
+    episodes: list[Event], series: BeatSeries, types: tuple[str, ...] = ("af", "afl")
+) -> float | None:
+    """Percentage of analysable time in episodes of ``types`` (default AF or flutter; None
+    without analysable time)."""
     if series.analysable_s <= 0:
         return None
     from holterlab.rhythm._input import analysable_before
 
     total = 0.0
     for ev in episodes:
-        if ev.type in ("af", "afl"):
+        if ev.type in types:
             a, b = analysable_before(np.array([ev.start_s, ev.end_s]), series.excluded)
             total += b - a
     return 100.0 * total / series.analysable_s

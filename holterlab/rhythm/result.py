@@ -173,8 +173,11 @@ class PauseSummary(_ToDict):
 class AFSummary(_ToDict):
     """Atrial fibrillation and flutter.
 
-    ``burden_pct`` is the percentage of analysable time in AF or flutter; ``mean_rate_bpm``
-    the mean ventricular rate in AF/flutter (beats per minute of episode time).
+    ``episodes``, ``total_s`` and ``longest_s`` count AF episodes, ``afl_episodes`` and
+    ``afl_s`` flutter episodes. ``burden_pct`` is the AF/flutter burden: the percentage of
+    analysable time in AF *or* flutter (``afl_burden_pct`` is the flutter part of it);
+    ``mean_rate_bpm`` the mean ventricular rate in AF/flutter (beats per minute of episode
+    time).
     """
 
     episodes: int
@@ -184,6 +187,7 @@ class AFSummary(_ToDict):
     longest_s: float | None
     afl_episodes: int
     afl_s: float
+    afl_burden_pct: float | None
     method: str
 
 

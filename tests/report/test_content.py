@@ -73,6 +73,43 @@ def test_findings_name_a_possible_asystole(synth_result):
     assert "longest RR 24.60 s" in text
 
 
+@pytest.mark.parametrize(
+    ("af", "expected", "absent"),
+    [
+        (
+            {"episodes": 0, "afl_episodes": 2, "afl_s": 420.0, "burden_pct": 4.9},
+            "Atrial flutter: 2 episodes",
+            "No atrial fibrillation or flutter",
+        ),
+        (
+            {
+                "episodes": 1,
+                "total_s": 3600.0,
+                "longest_s": 3600.0,
+                "afl_episodes": 0,
+                "afl_s": 0.0,
+                "burden_pct": 4.2,
+            },
+            "Atrial fibrillation: 1 episode",
+            "flutter:",
+        ),
+        (
+            {"episodes": 0, "total_s": 0.0, "afl_episodes": 0, "afl_s": 0.0, "burden_pct": 0.0},
+            "No atrial fibrillation or flutter detected.",
+            "burden",
+        ),
+    ],
+)
+def test_findings_report_flutter_even_without_fibrillation(synth_result, af, expected, absent):
+    """A recording with flutter only must not read "no atrial fibrillation or flutter"."""
+    r = copy.deepcopy(synth_result[1])
+    r["af"] = {**r["af"], "mean_rate_bpm": None, **af}
+    line = next(x for x in findings.findings(r) if "trial" in x)
+    assert expected in line and absent not in line
+    if af["episodes"] or af["afl_episodes"]:
+        assert f"AF/flutter burden {fmt_unit(af['burden_pct'], 'burden_pct')}" in line
+
+
 def test_missing_sections_say_not_analysed(ctx):
     r = copy.deepcopy(ctx.result)
     for key in ("hrv", "st", "qt", "af", "pauses", "ventricular", "supraventricular"):

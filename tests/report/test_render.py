@@ -89,7 +89,8 @@ def test_printed_numbers_equal_the_result(a4):
         f"Supraventricular beats (S) {fmt(s['total'])} ({fmt_unit(s['burden_pct'], 'burden_pct')})",
         f"V couplets, runs {fmt(v['couplets'])} couplet",
         f"{fmt(p['count'])} (longest {fmt(p['longest_s'], 'pause_s')} s)",
-        f"AF burden {fmt_unit(af['burden_pct'], 'burden_pct')} ({fmt(af['episodes'])} episodes)",
+        f"AF/flutter burden {fmt_unit(af['burden_pct'], 'burden_pct')} "
+        f"({fmt(af['episodes'])} AF, {fmt(af['afl_episodes'])} flutter episodes)",
         f"SDNN {fmt_unit(hrv['sdnn_ms'], 'sdnn_ms')}",
         f"RMSSD {fmt_unit(hrv['rmssd_ms'], 'rmssd_ms')}",
         f"pNN50 {fmt_unit(hrv['pnn50_pct'], 'pnn50_pct')}",

@@ -189,6 +189,8 @@ def test_regular_flutter_with_2_to_1_conduction_needs_atrial_activity():
     assert ev.type == "afl" and ev.duration_s > 200 and ev.rate_bpm == pytest.approx(150, rel=0.02)
     r = analyze_rhythm(beats, labels, FS, atrial_activity=act)
     assert r.af.afl_episodes == 1 and r.af.episodes == 0 and r.af.burden_pct > 80
+    # the AF/flutter burden is all flutter here; the AF counts stay at zero
+    assert r.af.afl_burden_pct == pytest.approx(r.af.burden_pct) and r.af.total_s == 0.0
 
 
 def test_atrial_activity_arrays_must_match():
