@@ -106,6 +106,20 @@ def parse_answer(status: int, headers: Any, content: bytes, *, allow_empty: bool
     return unwrap(payload, status, retry_after=retry_after)
 
 
+def is_json(headers: Any) -> bool:
+    """True if an answer's ``Content-Type`` says JSON (an envelope, not a file)."""
+    kind = str(headers.get("content-type") or "").split(";")[0].strip().lower()
+    return kind == "application/json" or kind.endswith("+json")
+
+
+def not_a_pdf() -> Exception:
+    """The error of a report answer that carried a JSON success envelope instead of a PDF."""
+    return ProtocolError(
+        "the report answer is JSON, not a PDF; the service has no report to download",
+        code="PROTOCOL",
+    )
+
+
 def md5_file(path: Path) -> str:
     """MD5 hex of a file, read in 1 MiB blocks."""
     h = hashlib.md5(usedforsecurity=False)

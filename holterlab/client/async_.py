@@ -24,6 +24,8 @@ from holterlab.client._core import (
     api_key_from,
     backoff_delay,
     final_error,
+    is_json,
+    not_a_pdf,
     parse_answer,
     parse_retry_after,
     prepared_upload,
@@ -32,6 +34,7 @@ from holterlab.client._core import (
 from holterlab.client.envelopes import check_protocol
 from holterlab.client.errors import (
     AnalysisTimeoutError,
+    ProtocolError,
     ServiceConnectionError,
     TaskNotCompletedError,
 )
@@ -210,17 +213,24 @@ class AsyncHolterClient:
         out = Path(path)
         url = f"{self.prefix}/report/{task_id}"
 
+        written = False
+
         async def send() -> httpx.Response:
+            nonlocal written
             async with self._http.stream("GET", url) as response:
-                if response.status_code != 200:
+                # an error, or a JSON envelope (some services answer errors with HTTP 200)
+                if response.status_code != 200 or is_json(response.headers):
                     await response.aread()
                     return response
                 with atomic_path(out) as tmp, open(tmp, "wb") as fh:
                     async for block in response.aiter_bytes(CHUNK):
                         fh.write(block)
+                written = True
                 return httpx.Response(200, json={"status": "success", "data": {}})
 
         await self._send(send)
+        if not written:
+            raise not_a_pdf()
         return out
 
     async def cancel(self, task_id: str) -> dict[str, Any]:
@@ -300,6 +310,6 @@ class AsyncHolterClient:
             else:
                 try:
                     written = await self.report(task_id, report_path)
-                except TaskNotCompletedError as exc:
+                except (TaskNotCompletedError, ProtocolError) as exc:
                     warnings.warn(f"task {task_id}: no PDF report ({exc.message})", stacklevel=2)
         return RemoteAnalysis(task_id=task_id, status=final, result=result, report_path=written)

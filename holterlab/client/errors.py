@@ -187,6 +187,7 @@ _BY_CODE: dict[str, type[ApiError]] = {
 _BY_STATUS: dict[int, type[ApiError]] = {
     400: InvalidParameterError,
     401: UnauthorizedError,
+    403: SignatureInvalidError,
     404: TaskNotFoundError,
     409: InvalidTaskStateError,
     410: UploadUrlExpiredError,

@@ -156,6 +156,11 @@ def create_app(config: ServerConfig) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:
+        from holterlab.server.routes import unauthorized
+
+        denied = unauthorized(request)  # no key, no detail about the request
+        if denied is not None:
+            return _error(denied.status, denied.code, denied.message, headers=denied.headers)
         details = _validation_details(exc)
         first = details["errors"][0] if details["errors"] else {"field": "", "message": ""}
         where = f"{first['field']}: " if first["field"] else ""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "UploadUrlRequest",
@@ -30,14 +30,14 @@ class UploadUrlRequest(BaseModel):
         description="file name, with extension (kept as a label, never used as a path)",
         json_schema_extra={"examples": ["day1.aiecg", "r100.zip"]},
     )
-    file_size: int = Field(ge=1, description="size of the file in bytes")
+    file_size: int = Field(ge=1, strict=True, description="size of the file in bytes")
     file_format: str = Field(
         max_length=32,
         description="aiecg, edf, mit (a ZIP of one WFDB record) or csv; others answer 415",
         json_schema_extra={"examples": ["aiecg", "edf", "mit", "csv"]},
     )
     duration_hours: float = Field(
-        gt=0, le=744, allow_inf_nan=False, description="recording length in hours"
+        gt=0, le=744, allow_inf_nan=False, strict=True, description="recording length in hours"
     )
     checksum: str | None = Field(
         default=None, pattern=r"^[0-9a-fA-F]{32}$", description="MD5 of the file, hex"
@@ -55,6 +55,20 @@ class RecordingInfo(BaseModel):
     adc_zero: float | list[float] | None = Field(default=None, description="ADC zero")
     start_time: str | None = Field(default=None, max_length=64, description="ISO-8601")
     units: Literal["uV", "mV", "V"] | None = None
+
+    @field_validator("start_time")
+    @classmethod
+    def _iso_start_time(cls, value: str | None) -> str | None:
+        from holterlab.errors import HolterlabError
+        from holterlab.io.aiecg import parse_start_time
+
+        try:
+            parse_start_time(value, "recording_info")
+        except HolterlabError:
+            raise ValueError(
+                f"start_time {value!r} is not an ISO-8601 date and time (e.g. 2026-01-05T08:30:00)"
+            ) from None
+        return value
 
 
 class PatientInfo(BaseModel):

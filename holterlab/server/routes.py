@@ -38,11 +38,18 @@ from holterlab.server.storage import (
     validate_recording,
 )
 from holterlab.server.store import ACTIVE, TERMINAL
-from holterlab.server.webhooks import CallbackError, check_callback_url, iso_time
+from holterlab.server.webhooks import (
+    CallbackError,
+    check_callback_url,
+    iso_time,
+    progress_percent,
+)
 
-__all__ = ["router", "status_data"]
+__all__ = ["router", "status_data", "unauthorized"]
 
 router = APIRouter(prefix=API_PREFIX, tags=["holter"])
+STATUS_PATH = f"{API_PREFIX}/status/"
+UPLOAD_PATH = f"{API_PREFIX}/upload/"
 bearer = HTTPBearer(auto_error=False, description="API key: `Authorization: Bearer <key>`")
 
 _ERRORS = {
@@ -80,24 +87,48 @@ def _not_found() -> ApiError:
     return ApiError("TASK_NOT_FOUND", "no task with this id exists for this API key")
 
 
-async def api_key(
-    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
-) -> dict[str, Any]:
-    """The caller's key (401 without a valid one; 429 over its rate limit)."""
-    st = _state(request)
-    if creds is None or not creds.credentials:
+def _key_of(st: Any, credentials: str | None) -> dict[str, Any]:
+    """The key row for a bearer token; :class:`ApiError` 401 without a valid one."""
+    if not credentials:
         raise ApiError(
             "UNAUTHORIZED",
             "missing API key: send 'Authorization: Bearer <API key>'",
             headers={"WWW-Authenticate": "Bearer"},
         )
-    key = authenticate(st.store, creds.credentials)
+    key = authenticate(st.store, credentials)
     if key is None:
         raise ApiError(
             "UNAUTHORIZED",
             "invalid or revoked API key",
             headers={"WWW-Authenticate": "Bearer"},
         )
+    return key
+
+
+def unauthorized(request: Request) -> ApiError | None:
+    """The 401 error of a request to a keyed endpoint without a valid key, else None.
+
+    For answers given before the endpoint's own key check runs (a body that is not JSON is
+    rejected while it is read): a request without a valid key learns nothing but 401.
+    The pre-signed upload and the paths outside the API need no key.
+    """
+    path = request.url.path
+    if not path.startswith(API_PREFIX + "/") or path.startswith(UPLOAD_PATH):
+        return None
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    try:
+        _key_of(_state(request), token.strip() if scheme.lower() == "bearer" else None)
+    except ApiError as exc:
+        return exc
+    return None
+
+
+async def api_key(
+    request: Request, creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+) -> dict[str, Any]:
+    """The caller's key (401 without a valid one; 429 over its rate limit)."""
+    st = _state(request)
+    key = _key_of(st, creds.credentials if creds is not None else None)
     wait = st.limiter.check(key["id"], key["rate_limit"])
     if wait is not None:
         raise ApiError(
@@ -119,7 +150,7 @@ def status_data(task: dict[str, Any]) -> dict[str, Any]:
     return {
         "task_id": task["id"],
         "status": task["status"],
-        "progress": int(min(100, max(0, math.floor(task["progress"] or 0)))),
+        "progress": progress_percent(task["progress"]),
         "stage": task["stage"],
         "created_at": iso_time(task["created_at"]),
         "uploaded_at": iso_time(task["uploaded_at"]),
@@ -494,7 +525,6 @@ async def cancel(task_id: str, request: Request, key: ApiKey) -> Response:
 
 
 # ----------------------------------------------------------------------------- fast path
-STATUS_PATH = f"{API_PREFIX}/status/"
 
 
 def fast_status(st: Any, task_id: str, headers: list[tuple[bytes, bytes]]) -> bytes | None:

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from holterlab.errors import ParameterError
 from holterlab.server.config import FILE_FORMATS, ServerConfig
 from holterlab.server.errors import ApiError
 
@@ -34,6 +35,7 @@ __all__ = [
     "open_recording",
     "validate_recording",
     "remove_task_files",
+    "RecordingInfoError",
 ]
 
 TASK_ID_RE = re.compile(r"holter_task_[0-9a-f]{24}")
@@ -182,14 +184,18 @@ class _AdcSource:
         self._source.close()
 
 
+class RecordingInfoError(ParameterError):
+    """A ``recording_info`` value that does not fit the recording (400, not a bad file)."""
+
+
 def _per_lead(value: Any, n: int, what: str) -> np.ndarray:
     arr = np.atleast_1d(np.asarray(value, dtype=np.float64))
     if arr.size == 1:
         arr = np.repeat(arr, n)
     if arr.size != n:
-        from holterlab.errors import ParameterError
-
-        raise ParameterError(f"recording_info.{what} needs one value or one per lead ({n})")
+        raise RecordingInfoError(
+            f"recording_info.{what} needs one value or one per lead ({n} leads), got {arr.size}"
+        )
     return arr
 
 
@@ -205,12 +211,13 @@ def open_recording(
     rec = holterlab.read(path, format=FILE_FORMATS[file_format][0], **options)
     info = recording_info or {}
     if file_format == "csv" and info.get("adc_gain") is not None:
-        from holterlab.errors import ParameterError
-
         gain = _per_lead(info["adc_gain"], rec.n_leads, "adc_gain")
-        zero = _per_lead(info.get("adc_zero", 0.0), rec.n_leads, "adc_zero")
-        if np.any(gain == 0) or not np.all(np.isfinite(gain)):
-            raise ParameterError("recording_info.adc_gain must be non-zero finite numbers")
+        zero_value = info.get("adc_zero")
+        zero = _per_lead(0.0 if zero_value is None else zero_value, rec.n_leads, "adc_zero")
+        if np.any(gain == 0) or not np.all(np.isfinite(gain)) or not np.all(np.isfinite(zero)):
+            raise RecordingInfoError(
+                "recording_info.adc_gain must be non-zero finite numbers and adc_zero finite"
+            )
         rec.source = _AdcSource(rec.source, gain, zero)
     return rec
 
@@ -248,6 +255,8 @@ def validate_recording(
                 rec.close()
     except ApiError:
         raise
+    except RecordingInfoError as exc:
+        raise ApiError("INVALID_PARAMETER", str(exc)) from None
     except (HolterlabError, OSError, ValueError) as exc:
         from holterlab.server.errors import public_message
 

@@ -26,6 +26,7 @@ import hmac
 import ipaddress
 import json
 import logging
+import math
 import random
 import secrets
 import socket
@@ -38,7 +39,14 @@ from urllib.parse import urlsplit
 from holterlab.server.config import ServerConfig
 from holterlab.server.store import Store
 
-__all__ = ["WebhookSender", "check_callback_url", "sign_payload", "iso_time", "CallbackError"]
+__all__ = [
+    "WebhookSender",
+    "check_callback_url",
+    "sign_payload",
+    "iso_time",
+    "progress_percent",
+    "CallbackError",
+]
 
 log = logging.getLogger("holterlab.server")
 
@@ -55,6 +63,12 @@ def iso_time(t: float | None) -> str | None:
         return None
     dt = _dt.datetime.fromtimestamp(float(t), _dt.timezone.utc)
     return dt.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def progress_percent(value: float | None) -> int:
+    """A task's progress as the API shows it: whole percent, 0 to 100, never rounded up
+    (status answers and webhooks say the same number)."""
+    return int(min(100, max(0, math.floor(value or 0))))
 
 
 def sign_payload(secret: str, timestamp: str, body: bytes) -> str:
@@ -114,7 +128,7 @@ def build_payload(task: dict[str, Any], event: str, data: dict[str, Any] | None)
         "event": event,
         "task_id": task["id"],
         "status": task["status"],
-        "progress": int(round(task["progress"] or 0)),
+        "progress": progress_percent(task["progress"]),
         "stage": task["stage"],
         "timestamp": iso_time(time.time()),
         "data": data or {},

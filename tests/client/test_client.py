@@ -374,3 +374,18 @@ def test_upload_generator_never_holds_the_file(tmp_path, monkeypatch):
             big, {"upload_url": "http://storage.test/x", "max_file_size": 10**9}, progress=False
         )
     assert sum(sizes) == big.stat().st_size and max(sizes) <= 2**20 and len(sizes) == 6
+
+
+def test_analyze_file_keeps_the_result_when_the_report_is_not_a_pdf(recording, tmp_path):
+    class JsonReport(FakeService):
+        def __call__(self, request: httpx.Request) -> httpx.Response:
+            if "/report/" in request.url.path:
+                self.calls.append(request)
+                return httpx.Response(200, json={"status": "success", "data": {}})
+            return super().__call__(request)
+
+    out = tmp_path / "r.pdf"
+    with client_for(JsonReport()) as client, pytest.warns(UserWarning, match="not a PDF"):
+        run = client.analyze_file(recording, poll_interval=0.001, progress=False, report_path=out)
+    assert run.result["beats"]["total"] == 3
+    assert run.report_path is None and not out.exists()

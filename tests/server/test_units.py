@@ -175,3 +175,128 @@ def test_store_conditional_updates(tmp_path):
     assert not store.update_task(tid, where_status=("queued",), status="processing")
     assert store.get_task(tid, "other") is None
     assert store.tasks_with_status("processing")[0]["id"] == tid
+
+
+# ------------------------------------------------------------------------------ webhook sender
+class _FakeHttp:
+    """Stands in for the sender's httpx client: answers from a script, records the posts."""
+
+    def __init__(self, script):
+        self.script = list(script)
+        self.posts = []
+
+    def post(self, url, *, content, headers):
+        import httpx
+
+        self.posts.append({"url": url, "content": content, "headers": headers})
+        action = self.script.pop(0)
+        if isinstance(action, Exception):
+            raise action
+        return httpx.Response(action, request=httpx.Request("POST", url))
+
+
+def _sender(tmp_path, script, **settings):
+    from holterlab.server.webhooks import WebhookSender
+
+    cfg = ServerConfig(
+        data_dir=tmp_path,
+        allow_loopback_callbacks=True,
+        webhook_backoff_s=2.0,
+        webhook_backoff_max_s=10.0,
+        **settings,
+    )
+    store = Store(tmp_path / "db.sqlite")
+    key = create_key(store, "hooks")
+    sender = WebhookSender(cfg, store)
+    sender._client = _FakeHttp(script)
+    task = {
+        "id": "holter_task_" + "1" * 24,
+        "key_id": key["key_id"],
+        "callback_url": "http://127.0.0.1:9/hook",
+        "status": "completed",
+        "progress": 100.0,
+        "stage": "done",
+    }
+    sender.notify(task, "task.completed", {"result_available": True})
+    return sender, store, key
+
+
+def test_webhook_retried_with_exponential_backoff_on_timeout_and_non_2xx(tmp_path):
+    import httpx
+
+    script = [httpx.ReadTimeout("slow receiver"), 500, httpx.ConnectError("refused"), 503, 302]
+    sender, store, key = _sender(tmp_path, script, webhook_max_attempts=10)
+    try:
+        delays = []
+        for attempt in range(1, 6):
+            (row,) = store.deliveries()
+            before = time.time()
+            sender._attempt(row)
+            (row,) = store.deliveries()
+            assert row["state"] == "pending" and row["attempts"] == attempt
+            delays.append(row["next_attempt_at"] - before)
+        assert row["last_status"] == 302  # a redirect is not a delivery
+        # 2, 4, 8, then capped at 10 s; each with at most 10 % jitter added
+        for delay, expected in zip(delays, [2, 4, 8, 10, 10], strict=True):
+            assert expected <= delay <= expected * 1.1 + 0.5, delays
+        posts = sender._client.posts
+        assert len({p["headers"]["X-Holter-Delivery"] for p in posts}) == 1  # same id
+        assert len({p["content"] for p in posts}) == 1  # same body
+        for p in posts:  # every attempt signed over its own timestamp
+            h = p["headers"]
+            assert h["X-Holter-Signature"] == sign_payload(
+                key["webhook_secret"], h["X-Holter-Timestamp"], p["content"]
+            )
+            assert h["X-Holter-Event"] == "task.completed"
+            assert h["Content-Type"] == "application/json"
+    finally:
+        sender._pool.shutdown()
+
+
+def test_webhook_delivered_on_2xx_and_given_up_after_max_attempts(tmp_path):
+    import httpx
+
+    sender, store, _ = _sender(tmp_path, [500, 204], webhook_max_attempts=5)
+    try:
+        for _ in range(2):
+            sender._attempt(store.deliveries()[0])
+        (row,) = store.deliveries()
+        assert row["state"] == "delivered" and row["attempts"] == 2 and row["last_status"] == 204
+    finally:
+        sender._pool.shutdown()
+    sender, store, _ = _sender(
+        tmp_path / "b", [httpx.ReadTimeout("t"), 500, 500], webhook_max_attempts=3
+    )
+    try:
+        for _ in range(3):
+            sender._attempt(store.deliveries()[0])
+        (row,) = store.deliveries()
+        assert row["state"] == "failed" and row["attempts"] == 3 and row["last_status"] == 500
+        assert store.due_deliveries(time.time() + 10**6) == []  # never sent again
+    finally:
+        sender._pool.shutdown()
+
+
+def test_webhook_payload_shows_the_status_progress(tmp_path):
+    from holterlab.server.routes import status_data
+    from holterlab.server.webhooks import build_payload
+
+    store = Store(tmp_path / "db.sqlite")
+    tid = "holter_task_" + "2" * 24
+    store.create_task(
+        id=tid,
+        key_id="k",
+        status="processing",
+        stage="rhythm",
+        filename="a.aiecg",
+        file_format="aiecg",
+        file_size=1,
+        upload_expires=0.0,
+        progress=98.7,
+    )
+    task = store.get_task(tid)
+    payload = build_payload(task, "task.progress", None)
+    assert set(payload) == {"event", "task_id", "status", "progress", "stage", "timestamp", "data"}
+    assert payload["progress"] == status_data(task)["progress"] == 98  # never rounded up
+    assert payload["status"] == "processing" and payload["stage"] == "rhythm"
+    assert payload["data"] == {} and payload["timestamp"].endswith("Z")
