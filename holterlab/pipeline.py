@@ -162,13 +162,17 @@ def _recording_section(recording: Recording, analysable_s: float, noise_pct: flo
     }
 
 
-def _beats_section(labels: np.ndarray, analysable_s: float) -> dict[str, Any]:
+def _beats_section(labels: np.ndarray, analysable_s: float, n_excluded: int) -> dict[str, Any]:
+    """Every published beat by class. ``excluded`` counts the beats lying in unanalysable
+    time: they are in ``total`` and the class counts (and the beat list) but not in the
+    ectopy, rhythm and HRV analysis, so e.g. ``V`` may exceed ``ventricular.total``."""
     labels = np.asarray(labels).astype(str)
     counts = {c: int(np.count_nonzero(labels == c)) for c in "NSVFQ"}
     total = int(labels.size)
     return {
         "total": total,
         **counts,
+        "excluded": int(n_excluded),
         "per_hour": None if analysable_s <= 0 else round(total / (analysable_s / 3600.0), 1),
     }
 
@@ -196,7 +200,7 @@ def _assemble(
     return HolterResult(
         recording=recording_section,
         heart_rate=heart_rate,
-        beats=_beats_section(labels, recording_section["analysable_s"]),
+        beats=_beats_section(labels, recording_section["analysable_s"], rhythm.n_excluded_beats),
         ventricular=r["ventricular"],
         supraventricular=r["supraventricular"],
         af=r["af"],

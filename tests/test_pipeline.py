@@ -231,3 +231,22 @@ def test_noise_between_beats_is_not_a_possible_asystole():
     r = holterlab.analyze(_with_gap(25.0, lambda shape: 1.5 * rng.standard_normal(shape)))
     noise = [e for e in r.events if e.type == "noise"]
     assert noise and not any(e.detail.get("possible_asystole") for e in noise)
+
+
+def test_beat_counts_name_the_beats_left_out_of_the_analysis(mitdb):
+    """``beats`` counts every beat; ``beats.excluded`` those in unanalysable time (here the
+    noise marks of MIT-BIH 203's reference annotations), which the ectopy sections leave
+    out: the two agree once they are taken away."""
+    from holterlab.annotations import read_annotations
+    from tests.conftest import MITDB
+
+    ann = read_annotations(MITDB / "203.atr")
+    res = holterlab.analyze_beats(ann, duration_s=1805.6)
+    beats = ann.beats()
+    t = beats.sample / ann.fs
+    aami = beats.aami()
+    out = np.zeros(t.size, dtype=bool)
+    for a, b in ann.noise_intervals(n_signals=2):
+        out |= (t >= a) & (t <= b)
+    assert res.beats["excluded"] == int(out.sum()) > 0
+    assert res.beats["V"] - int(np.sum(out & (aami == "V"))) == res.ventricular["total"]
