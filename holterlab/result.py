@@ -32,7 +32,7 @@ from holterlab.events import Event, events_to_frame
 __all__ = ["HolterResult", "SCHEMA_VERSION", "ResultError", "result_schema", "json_safe"]
 
 #: Version of the result schema: MAJOR changes break readers, MINOR ones only add fields.
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 SECTIONS = (
     "recording",

@@ -52,6 +52,15 @@ def test_result_is_schema_valid_and_complete(result):
     assert d["st"] is not None and d["qt"] is not None and d["hrv"] is not None
     assert d["recording"]["analysable_s"] <= d["recording"]["duration_s"]
     assert {e["type"] for e in d["events"]} & {"vt", "pause", "af"}
+    # the schema demands the ST and QT values (a result without them does not validate)
+    import jsonschema
+
+    from holterlab.result import result_schema
+
+    for section, key in (("qt", "max_qtc_fridericia_ms"), ("st", "episodes")):
+        broken = {**d, section: {k: v for k, v in d[section].items() if k != key}}
+        with pytest.raises(jsonschema.ValidationError, match=key):
+            jsonschema.validate(broken, result_schema())
 
 
 def test_pauses_found_where_truth_has_them(dense, result):

@@ -1,5 +1,6 @@
 """HolterResult: JSON round trip, schema validation, tables; analyze_beats on real annotations."""
 
+import copy
 import json
 
 import numpy as np
@@ -71,6 +72,49 @@ def test_schema_rejects_broken_result(result_201):
     del d["hrv"]
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(d, result_schema())
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [
+        ("hrv", "sdann_ms"),
+        ("hrv", "sdnn_index_ms"),
+        ("hrv", "tinn_ms"),
+        ("hrv", "ulf_ms2"),
+        ("hrv", "dfa_alpha2"),
+        ("hrv", "hrt_ts_ms_per_beat"),
+        ("hrv", "night"),
+        ("ventricular", "triplets"),
+        ("ventricular", "fastest_run"),
+        ("supraventricular", "trigeminy_episodes"),
+        ("heart_rate", "day"),
+        ("af", "afl_burden_pct"),
+        ("pauses", "sinus_arrests"),
+    ],
+)
+def test_schema_requires_every_value_issue_4_names(result_201, section, key):
+    """The schema is the API's contract: a result without one of the values the Holter
+    analysis promises does not validate (``null`` is allowed where a value is not defined)."""
+    import jsonschema
+
+    d = result_201.to_dict()
+    assert key in d[section]
+    jsonschema.validate(d, result_schema())
+    del d[section][key]
+    with pytest.raises(jsonschema.ValidationError, match=key):
+        jsonschema.validate(d, result_schema())
+
+
+def test_schema_requires_every_event_field(result_201):
+    import jsonschema
+
+    d = result_201.to_dict()
+    assert d["events"]
+    for key in ("rate_bpm", "lead", "n_beats", "detail"):
+        e = copy.deepcopy(d)
+        del e["events"][0][key]
+        with pytest.raises(jsonschema.ValidationError, match=key):
+            jsonschema.validate(e, result_schema())
 
 
 def test_schema_event_types_match_library():

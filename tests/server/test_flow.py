@@ -11,6 +11,7 @@ import pytest
 
 from holterlab.client import AsyncHolterClient, HolterClient, verify_webhook
 from holterlab.client.errors import TaskNotFoundError
+from holterlab.result import SCHEMA_VERSION
 from tests.server.conftest import Api, wait_until
 
 
@@ -31,7 +32,7 @@ def test_analyze_file_with_webhooks(server, keys, recordings, receiver, tmp_path
     assert run.status["progress"] == 100 and run.status["result_available"]
     for stamp in ("created_at", "uploaded_at", "submitted_at", "started_at", "finished_at"):
         assert run.status[stamp].endswith("Z")
-    assert run.result["schema_version"] == "1.0"
+    assert run.result["schema_version"] == SCHEMA_VERSION
     assert run.result["beats"]["total"] == 20
     beats = run.result["beat_list"]
     assert len(beats["sample"]) == len(beats["label"]) == len(beats["time_s"]) == 20
