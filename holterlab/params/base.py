@@ -44,6 +44,9 @@ class Params:
 
     #: Name of the stage, used in messages.
     stage: ClassVar[str] = "params"
+    #: Keys of earlier holterlab versions that no longer mean anything: :meth:`from_dict`
+    #: drops them with a warning, so old parameter files and results still load.
+    removed: ClassVar[frozenset[str]] = frozenset()
 
     def __post_init__(self) -> None:
         hints = typing.get_type_hints(type(self))
@@ -102,6 +105,16 @@ class Params:
         if not isinstance(data, dict):
             raise ParameterError(f"{cls.stage} parameters must be an object, got {data!r}")
         names = {f.name: f for f in dataclasses.fields(cls)}
+        dropped = sorted(set(data) & cls.removed - set(names))
+        if dropped:
+            import warnings
+
+            warnings.warn(
+                f"{cls.stage} parameter(s) {', '.join(dropped)} no longer exist and are ignored",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            data = {k: v for k, v in data.items() if k not in dropped}
         unknown = sorted(set(data) - set(names))
         if unknown:
             raise ParameterError(

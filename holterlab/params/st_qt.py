@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from holterlab.errors import ParameterError
 from holterlab.params.base import Params, param_field
 
 __all__ = ["STQTParams"]
@@ -21,6 +20,9 @@ class STQTParams(Params):
     """
 
     stage = "st_qt"
+    #: ``highpass_hz`` (until 0.x): the baseline under the ST segment is removed by the PR
+    #: knots of the median beats, no filter was ever applied
+    removed = frozenset({"highpass_hz"})
     enabled: bool = param_field(True, doc="run the ST/QT stage")
     window_s: float = param_field(
         30.0, unit="s", min=5.0, max=600.0, doc="median-beat window length (trend resolution)"
@@ -43,13 +45,6 @@ class STQTParams(Params):
     lowpass_hz: float = param_field(
         40.0, unit="Hz", min=10.0, max=150.0, doc="low-pass before median beats"
     )
-    highpass_hz: float = param_field(
-        0.05, unit="Hz", min=0.0, max=0.5, doc="high-pass (0.05 Hz keeps the ST segment intact)"
-    )
     qtc_formula: str = param_field(
         "bazett", choices=("bazett", "fridericia"), doc="QTc reported as the headline value"
     )
-
-    def validate(self) -> None:
-        if self.highpass_hz >= self.lowpass_hz:
-            raise ParameterError("st_qt.highpass_hz must be below st_qt.lowpass_hz")

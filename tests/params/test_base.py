@@ -72,3 +72,17 @@ def test_unknown_keys_rejected():
 def test_describe_lists_units():
     rows = {r["name"]: r for r in Inner.describe()}
     assert rows["width_ms"]["unit"] == "ms" and rows["width_ms"]["max"] == 400
+
+
+def test_removed_keys_of_old_parameter_files_are_dropped_with_a_warning():
+    """st_qt.highpass_hz was declared but never applied; it is gone, and parameter files or
+    results that still carry it load with a warning, while a real typo stays an error."""
+    from holterlab.params.analysis import AnalysisParams
+    from holterlab.params.st_qt import STQTParams
+
+    assert "highpass_hz" not in {f["name"] for f in STQTParams.describe()}
+    with pytest.warns(DeprecationWarning, match="highpass_hz"):
+        p = AnalysisParams.from_dict({"st_qt": {"highpass_hz": 0.05, "window_s": 20.0}})
+    assert p.st_qt.window_s == 20.0
+    with pytest.raises(ParameterError, match="highpas_hz"):
+        STQTParams.from_dict({"highpas_hz": 0.05})
