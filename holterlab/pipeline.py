@@ -16,6 +16,7 @@ no flutter).
 
 from __future__ import annotations
 
+import datetime as _dt
 import threading
 import time
 from collections.abc import Callable
@@ -462,6 +463,21 @@ def _af_precedence(
     return labels
 
 
+def _start_time(value: Any) -> _dt.datetime | None:
+    """A clock start time from a datetime or an ISO-8601 string (ParameterError otherwise)."""
+    if value is None or isinstance(value, _dt.datetime):
+        return value
+    if isinstance(value, str):
+        try:
+            return _dt.datetime.fromisoformat(value.strip())
+        except ValueError:
+            pass
+    raise ParameterError(
+        f"start_time must be a datetime or an ISO-8601 date and time such as "
+        f"2026-01-05T08:30:00, got {value!r}"
+    )
+
+
 def analyze_beats(
     annotations: Any,
     params: AnalysisParams | dict[str, Any] | None = None,
@@ -483,7 +499,8 @@ def analyze_beats(
     duration_s
         Recording duration (default: last beat + 1 s).
     start_time
-        Clock time of the first sample, for clock hours and day/night values.
+        Clock time of the first sample (a datetime or an ISO-8601 string), for clock hours
+        and day/night values.
     name
         Record name (written into the result).
     n_signals
@@ -503,7 +520,16 @@ def analyze_beats(
     labels = aami_class(beats_ann.symbol.astype(str))
     if duration_s is None:
         duration_s = float(beats[-1] / fs + 1.0)
+    start_time = _start_time(start_time)
     excluded = annotations.noise_intervals(n_signals=n_signals)
+    # before the first and after the last annotated beat nothing was annotated: that time is
+    # not analysable (it is not asystole, and it must not dilute the hourly rates)
+    first_s, last_s = float(beats[0] / fs), float(beats[-1] / fs)
+    edges = [(0.0, first_s)] if first_s > 2.0 else []
+    if duration_s > last_s + 2.0:
+        edges.append((last_s, float(duration_s)))
+    if edges:
+        excluded = np.concatenate([np.asarray(excluded, dtype=np.float64).reshape(-1, 2), edges])
     rhythm = analyze_rhythm(
         beats,
         labels,

@@ -213,8 +213,10 @@ class HolterResult:
     def to_pandas(self) -> dict[str, Any]:
         """The result's tables as pandas DataFrames.
 
-        Keys: ``summary`` (one row of headline numbers), ``events``, ``hourly``, ``beats``
-        (when the beat list is held), ``st_trend`` and ``qt_trend`` (when present).
+        Keys: ``summary`` (one row of headline numbers), ``events``, ``hourly``, ``ectopy``
+        (one row per ectopy class, ``V`` and ``S``), ``beats`` (when the beat list is held),
+        ``hrv_hourly`` and ``hrv_periods`` (day and night), ``st_trend`` and ``qt_trend``
+        (when present).
         """
         import pandas as pd
 
@@ -231,6 +233,25 @@ class HolterResult:
                     "label": self.beat_labels,
                 }
             )
+        rows = []
+        for cls, sec in (("V", self.ventricular), ("S", self.supraventricular)):
+            if sec:
+                runs = ("longest_run", "fastest_run")
+                row = {
+                    k: v
+                    for k, v in sec.items()
+                    if k not in runs and not isinstance(v, (dict, list))
+                }
+                for key in runs:
+                    run = sec.get(key) or {}
+                    row[f"{key}_beats"] = run.get("n_beats")
+                    row[f"{key}_bpm"] = run.get("rate_bpm")
+                rows.append({"class": cls, **row})
+        tables["ectopy"] = pd.DataFrame(rows)
+        if self.hrv:
+            tables["hrv_hourly"] = pd.DataFrame(self.hrv.get("hourly") or [])
+            periods = [self.hrv.get(k) for k in ("day", "night")]
+            tables["hrv_periods"] = pd.DataFrame([p for p in periods if p])
         if self.st and self.st.get("trend"):
             tables["st_trend"] = pd.DataFrame(self.st["trend"])
         if self.qt and self.qt.get("trend"):

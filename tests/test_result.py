@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from holterlab.annotations import Annotations, read_annotations
+from holterlab.errors import ParameterError
 from holterlab.events import EVENT_TYPES
 from holterlab.pipeline import analyze_beats
 from holterlab.result import HolterResult, ResultError, json_safe, result_schema
@@ -140,6 +141,13 @@ def test_to_pandas_tables(result_201):
     assert len(t["events"]) == len(result_201.events)
     assert t["summary"]["beats_total"][0] == result_201.beats["total"]
     assert t["hourly"]["n_beats"].sum() == result_201.heart_rate["n_beats"]
+    ect = t["ectopy"].set_index("class")
+    assert list(ect.index) == ["V", "S"]
+    for cls, sec in (("V", result_201.ventricular), ("S", result_201.supraventricular)):
+        for key in ("total", "isolated", "couplets", "triplets", "runs", "bigeminy_episodes"):
+            assert ect.loc[cls, key] == sec[key]
+    assert len(t["hrv_hourly"]) == len(result_201.hrv["hourly"]) > 0
+    assert "sdnn_ms" in t["hrv_hourly"] and "rmssd_ms" in t["hrv_hourly"]
 
 
 def test_json_safe():
@@ -167,3 +175,19 @@ def test_analyze_beats_needs_beats():
 
     with pytest.raises(ParameterError, match="fewer than two beats"):
         analyze_beats(Annotations([10], ["N"], 250.0))
+
+
+def test_analyze_beats_clock_time_and_unannotated_tail():
+    """A start time (ISO string) gives clock hours and day/night values; time after the last
+    annotated beat is not analysable (not asystole, no diluted hourly rate)."""
+    ann = read_annotations(NSRDB / "16272.atr")
+    last_s = float(ann.beats().sample[-1] / ann.fs)
+    r = analyze_beats(ann, start_time="2026-01-01T10:45:00", duration_s=last_s + 5400.0)
+    assert r.heart_rate["day"]["n_beats"] > 0 and r.heart_rate["night"]["n_beats"] > 0
+    assert r.hrv["day"]["n_nn"] > 0 and r.hrv["night"]["n_nn"] > 0
+    assert r.recording["analysable_s"] < last_s
+    tail = [h for h in r.hourly if h["start_s"] >= last_s]
+    assert tail and all(h["analysable_s"] == 0 and h["mean_bpm"] is None for h in tail)
+    assert r.pauses["count"] == 0
+    with pytest.raises(ParameterError, match="ISO-8601"):
+        analyze_beats(ann, start_time="yesterday")
