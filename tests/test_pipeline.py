@@ -83,12 +83,9 @@ def test_chunk_size_does_not_change_the_result(dense):
     np.testing.assert_array_equal(a.beat_samples, b.beat_samples)
     np.testing.assert_array_equal(a.beat_labels, b.beat_labels)
     da, db = a.to_dict(), b.to_dict()
-    for key in ("beats", "heart_rate", "ventricular", "supraventricular", "af", "pauses", "hrv"):
+    assert da["params"].pop("chunk_s") == 300 and db["params"].pop("chunk_s") == 900
+    for key in da:  # every section, ST/QT trends, hourly table and event times included
         assert da[key] == db[key], key
-    assert [e["type"] for e in da["events"]] == [e["type"] for e in db["events"]]
-    np.testing.assert_allclose(
-        [da["qt"]["mean_qt_ms"] or 0], [db["qt"]["mean_qt_ms"] or 0], atol=2.0
-    )
 
 
 def test_reading_into_memory_does_not_change_the_result(dense, tmp_path):
@@ -118,7 +115,9 @@ def test_progress_reports_every_stage_in_order(dense):
     assert fractions == sorted(fractions) and fractions[-1] == pytest.approx(1.0)
 
 
-@pytest.mark.parametrize("stage", ["quality", "detect", "atrial", "st_qt"])
+@pytest.mark.parametrize(
+    "stage", ["quality", "detect", "classify", "atrial", "rhythm", "hrv", "st_qt"]
+)
 def test_cancel_stops_quickly(dense, stage):
     """Cancelling in any stage stops the analysis within a chunk (the analysis of these
     30 minutes takes about a second, so the event is set from inside the stage)."""

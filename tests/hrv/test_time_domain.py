@@ -142,3 +142,42 @@ def test_params_change_bin_and_threshold():
     td = time_domain(nn, params=p)
     assert td["nn50"] == 2  # 30, -40, 110 -> two above 35 ms
     assert td["triangular_index"] == pytest.approx(2.0)  # bins 15, 16, 16, 18
+
+
+def _tinn_brute_force(nn_ms, w):
+    """Task Force TINN by exhaustive search over every (N, M) pair of bin positions."""
+    from holterlab.hrv.time_domain import nn_histogram
+
+    d = nn_histogram(np.asarray(nn_ms), w)[0].astype(float)
+    x = int(np.argmax(d))
+    y = d[x]
+    b = d.size
+    pos = np.arange(b, dtype=float)
+    best = (np.inf, None)
+    for n in range(-(x + 1), x):  # N left of the mode, as far out as the mode is from 0
+        for m in range(x + 1, 2 * b - x):  # M right of the mode, mirrored the same way
+            q = np.zeros(b)
+            left = (pos > n) & (pos <= x)
+            right = (pos > x) & (pos < m)
+            q[left] = y * (pos[left] - n) / (x - n)
+            q[right] = y * (m - pos[right]) / (m - x)
+            err = float(np.sum((d - q) ** 2))
+            if err < best[0] - 1e-9:
+                best = (err, (m - n) * w)
+    return best[1]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_tinn_equals_an_exhaustive_least_squares_search(seed):
+    """The split O(B^2) search gives the Task Force least-squares triangle exactly (it is
+    not NeuroKit2's TINN, which differs: NeuroKit2 fits another triangle)."""
+    rng = np.random.default_rng(seed)
+    w = 1000.0 / 128.0
+    nn = np.concatenate(
+        [
+            rng.normal(850, 40, 3000),
+            rng.normal(700, 25, 800 * seed + 200),
+            rng.uniform(600, 1100, 50),
+        ]
+    )
+    assert tinn(nn, w) == pytest.approx(_tinn_brute_force(nn, w), abs=1e-9)

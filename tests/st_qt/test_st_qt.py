@@ -205,3 +205,36 @@ def test_lead_off_gives_no_st_level_instead_of_zero():
     # without quality information the flat lead reads about 0 there (what the mask prevents)
     plain = st_qt_recording(rec, beats, labels)
     assert np.all(np.abs(plain.st_mv[inside, 1]) < 0.02)
+
+
+@pytest.mark.parametrize("slope_mv_s", [2.0, -1.5])
+def test_st_offset_moves_the_measurement_point_along_a_sloping_st(slope_mv_s):
+    """On an up- or down-sloping ST segment the level at J+40, J+60 and J+80 ms differs by
+    the slope times 20 ms: ``st_offset_ms`` really moves the measurement point."""
+    rng = np.random.default_rng(7)
+    n = int(5 * 60 * FS)
+    beats = np.arange(int(1.0 * FS), n - int(1.0 * FS), int(FS))
+    t = np.arange(-0.4, 0.7, 1 / FS)
+    beat = (
+        _gauss(t, -0.16, 0.02, 0.15)
+        + _gauss(t, -0.02, 0.008, -0.1)
+        + _gauss(t, 0.0, 0.010, 1.2)
+        + _gauss(t, 0.025, 0.009, -0.25)
+        + _gauss(t, 0.33, 0.045, 0.35)
+    )
+    # a straight ST from J (~ +0.05 s) that fades out into the T wave
+    ramp = slope_mv_s * np.clip(t - 0.05, 0.0, None) / (1 + np.exp((t - 0.24) / 0.015))
+    x = np.zeros((1, n))
+    idx = np.arange(t.size) - int(0.4 * FS)
+    for b in beats:
+        x[0, b + idx] += beat + ramp
+    x += rng.normal(0, 0.005, size=x.shape)
+    labels = np.full(beats.size, "N")
+    levels = []
+    for off in (40.0, 60.0, 80.0):
+        res = analyze_st_qt(
+            x.astype(np.float32), FS, beats, labels, params=STQTParams(st_offset_ms=off)
+        )
+        levels.append(float(np.nanmedian(res.st_mv[:, 0])))
+    steps = np.diff(levels)
+    np.testing.assert_allclose(steps, slope_mv_s * 0.020, rtol=0.3)
