@@ -255,6 +255,29 @@ def _split_annotation_path(path: str | os.PathLike[str], extension: str | None):
     return p.parent, record, extension
 
 
+#: Bytes of a text file (a .hea header, a CSV): a WFDB annotation file always has others.
+_TEXT_BYTES = frozenset(b"\t\n\r" + bytes(range(32, 127)))
+
+
+def _check_annotation_bytes(file: Path) -> None:
+    """Refuse a text file and a file cut short (wfdb would read either without complaint)."""
+    size = file.stat().st_size
+    with open(file, "rb") as fh:
+        head = fh.read(256)
+        fh.seek(max(size - 2, 0))
+        tail = fh.read(2)
+    if all(byte in _TEXT_BYTES for byte in head):
+        raise AnnotationError(
+            f"{file}: this is a text file (a .hea header? a CSV?), not a WFDB annotation file; "
+            "give the binary annotation file, e.g. 100.atr"
+        )
+    if size % 2 or tail != b"\x00\x00":
+        raise AnnotationError(
+            f"{file}: the annotation file is truncated (it does not end with the WFDB "
+            "end-of-file mark); copy it again from its source"
+        )
+
+
 def read_annotations(
     path: str | os.PathLike[str], extension: str | None = None, *, fs: float | None = None
 ) -> Annotations:
@@ -275,6 +298,7 @@ def read_annotations(
         raise RecordingNotFoundError(f"{file}: no such annotation file")
     if file.stat().st_size == 0:
         raise AnnotationError(f"{file}: the annotation file is empty")
+    _check_annotation_bytes(file)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         import wfdb

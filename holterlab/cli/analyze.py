@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from holterlab.cli._options import json_object
+from holterlab.cli._options import json_object, output_folder, positive, recording_options
 from holterlab.errors import ParameterError
 
 
@@ -55,8 +55,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="analyse a recording: DIR/NAME.result.json and DIR/NAME.hlab (beats, rhythms)",
     )
     p.add_argument("path", help="recording (.edf .bdf .hea .zip .csv .aiecg .ecg)")
-    p.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    p.add_argument("--fs", type=float, default=None, help="sampling rate for CSV without one")
+    p.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
+    p.add_argument(
+        "--fs", type=float, default=None, help="sampling rate in Hz of a CSV file without one"
+    )
     p.add_argument("--include-beats", action="store_true", help="add the beat list to the JSON")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     _add_params_options(p)
@@ -67,8 +69,13 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="rhythm and HRV analysis of a WFDB beat annotation file (no signal needed)",
     )
     q.add_argument("annotation", help="WFDB annotation file, e.g. 16272.atr")
-    q.add_argument("--fs", type=float, default=None, help="sampling rate if not in the file")
-    q.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    q.add_argument(
+        "--fs",
+        type=float,
+        default=None,
+        help="sampling rate in Hz, used when neither the file nor a .hea beside it holds one",
+    )
+    q.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
     q.add_argument("--include-beats", action="store_true", help="add the beat list to the JSON")
     _add_params_options(q)
     q.set_defaults(func=run_analyze_beats)
@@ -84,11 +91,16 @@ def _print_summary(result: Any, hlab: Path, json_path: Path) -> None:
             return f"{value:.1f}{unit}"
         return f"{value}{unit}"
 
+    def span(seconds: float | None) -> str:
+        if seconds is None:
+            return "-"
+        if seconds >= 3600:
+            return f"{seconds / 3600:.1f} h"
+        return f"{seconds / 60:.1f} min"
+
     beats = result.beats or {}
-    hours = None if h["duration_s"] is None else h["duration_s"] / 3600
-    usable = None if h["analysable_s"] is None else h["analysable_s"] / 3600
     print(
-        f"{h['name']}: {fmt(hours, ' h')} recorded, {fmt(usable, ' h')} analysable "
+        f"{h['name']}: {span(h['duration_s'])} recorded, {span(h['analysable_s'])} analysable "
         f"({fmt(h['noise_pct'], ' %')} noise)"
     )
     print(
@@ -110,8 +122,8 @@ def run_analyze(args: argparse.Namespace) -> int:
     from holterlab.pipeline import analyze
 
     params = load_params(args)
-    options = {} if args.fs is None else {"fs": args.fs}
-    with read(args.path, **options) as rec:
+    with read(args.path, **recording_options(args.path, args.fs)) as rec:
+        output_folder(args.out)
         result = analyze(rec, params, progress=not args.no_progress)
         hlab, json_path = write_outputs(
             result, args.out, rec.name, include_beats=args.include_beats
@@ -126,7 +138,8 @@ def run_analyze_beats(args: argparse.Namespace) -> int:
     from holterlab.pipeline import analyze_beats
 
     params = load_params(args)
-    ann = read_annotations(args.annotation, fs=args.fs)
+    ann = read_annotations(args.annotation, fs=positive(args.fs, "--fs", " of Hz"))
+    output_folder(args.out)
     name = Path(args.annotation).stem
     n_signals = 2
     header = Path(args.annotation).with_suffix(".hea")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from holterlab.cli._options import output_folder
 from holterlab.cli.report import add_common, parse_params
 from holterlab.errors import ParameterError
 
@@ -21,7 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("folder", help="folder of recordings (.edf .bdf .hea .zip .csv .aiecg .ecg)")
-    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--out", required=True, help="output folder (created if missing)")
     p.add_argument("--jobs", default="1", help="recordings processed at once (default 1)")
     p.add_argument(
         "--scheduler",
@@ -43,12 +45,18 @@ def run(args: argparse.Namespace) -> int:
         jobs = int(args.jobs)
     except ValueError:
         raise ParameterError(f"--jobs must be a whole number, got {args.jobs!r}") from None
+    if jobs < 1:
+        raise ParameterError(f"--jobs must be at least 1, got {jobs}")
+    params = parse_params(args.params)
+    if not Path(args.folder).is_dir():
+        raise ParameterError(f"{args.folder} is not a folder; give the folder of recordings")
+    output_folder(args.out)
     summary = run_batch(
         args.folder,
         args.out,
         jobs=jobs,
-        params=parse_params(args.params),
-        beats=args.beats,
+        params=params,
+        beats=args.beats or "detect",
         paper=args.paper,
         recursive=args.recursive,
         force=args.force,

@@ -1,9 +1,10 @@
 """``holterlab compare A B``: compare two analysis results, or a result with reference annotations.
 
-A and B are result JSON files (``holterlab analyze ... --json``, ``HolterResult.to_json``) or
-WFDB annotation files (``100.atr``, ``100.hlab``). A is the reference. Prints the EC57 beat
-statistics and confusion matrix, the episode agreement per event type, the headline numbers
-side by side (two results) and the first disagreements; ``--json`` prints everything as JSON.
+A and B are result JSON files (``holterlab analyze --include-beats``,
+``HolterResult.to_json``) or WFDB annotation files (``100.atr``, ``100.hlab``). A is the
+reference. Prints the EC57 beat statistics and confusion matrix, the episode agreement per
+event type, the headline numbers side by side (two results) and the first disagreements;
+``--json`` prints everything as JSON.
 """
 
 from __future__ import annotations
@@ -54,7 +55,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="cap on the disagreements listed in --json output (default 1000)",
     )
     p.add_argument(
-        "--rows", type=int, default=20, help="disagreements printed in the text report (20)"
+        "--rows",
+        type=int,
+        default=20,
+        help="disagreements printed in the text report (default 20; 0 prints none)",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=run)
@@ -63,6 +67,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from holterlab.compare import compare
 
+    if args.rows < 0:
+        raise ParameterError(f"--rows must be 0 or more, got {args.rows}")
+    if args.max_disagreements < 0:
+        raise ParameterError(f"--max-disagreements must be 0 or more, got {args.max_disagreements}")
     event_types = None
     if args.events is not None:
         event_types = [t.strip() for t in args.events.split(",") if t.strip()]

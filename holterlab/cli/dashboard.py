@@ -31,14 +31,24 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     from holterlab.errors import ParameterError
 
-    if args.path is not None and not (
-        os.path.exists(args.path) or os.path.exists(args.path + ".hea")
-    ):
-        raise ParameterError(f"{args.path}: no such recording")
-    if args.result is not None and not os.path.isfile(args.result):
-        raise ParameterError(f"{args.result}: no such result file")
     if not 0 < args.port < 65536:
         raise ParameterError(f"--port must be between 1 and 65535, got {args.port}")
+    if args.path is not None:
+        if os.path.isdir(args.path):
+            raise ParameterError(f"{args.path} is a folder; give a recording file (or --root)")
+        if not (os.path.exists(args.path) or os.path.exists(args.path + ".hea")):
+            raise ParameterError(f"{args.path}: no such recording")
+        from holterlab.io import read
+
+        with read(args.path):  # a broken file is one line here, not an error in the browser
+            pass
+    if args.result is not None and not os.path.isfile(args.result):
+        raise ParameterError(f"{args.result}: no such result file")
+    if args.root is not None and not os.path.isdir(args.root):
+        raise ParameterError(f"--root {args.root}: no such folder")
+    if args.cache_dir is not None and os.path.exists(args.cache_dir):
+        if not os.path.isdir(args.cache_dir):
+            raise ParameterError(f"--cache-dir {args.cache_dir}: is a file, not a folder")
     from holterlab.ui.app import serve
 
     try:

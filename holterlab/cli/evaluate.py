@@ -16,6 +16,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from holterlab.cli._options import at_least, positive
 from holterlab.errors import ParameterError
 
 
@@ -128,6 +129,14 @@ def run(args: argparse.Namespace) -> int:
         evaluate_records,
     )
 
+    positive(args.fs, "--fs", " of Hz")
+    positive(args.window_ms, "--window-ms", " of ms")
+    at_least(args.learning_s, 0, "--learning-s")
+    if args.end_s is not None and not args.end_s > args.learning_s:  # also NaN
+        raise ParameterError(
+            f"--end-s ({args.end_s:g} s) must come after the learning period "
+            f"(--learning-s {args.learning_s:g} s); give a later end or a shorter --learning-s"
+        )
     pairs, missing_test, missing_ref = _pairs(args)
     loaded = {}
     ends: dict[str, float | None] = {}

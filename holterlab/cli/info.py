@@ -5,11 +5,15 @@ from __future__ import annotations
 import argparse
 import json
 
+from holterlab.cli._options import recording_options
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("info", help="print the facts of a recording (format, leads, fs, duration)")
     p.add_argument("path", help="recording file (.edf .bdf .hea .zip .csv .aiecg .ecg)")
-    p.add_argument("--fs", type=float, default=None, help="sampling rate for CSV without one")
+    p.add_argument(
+        "--fs", type=float, default=None, help="sampling rate in Hz of a CSV file without one"
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     p.set_defaults(func=run)
 
@@ -25,8 +29,7 @@ def _duration(seconds: float) -> str:
 def run(args: argparse.Namespace) -> int:
     from holterlab.io import read
 
-    options = {} if args.fs is None else {"fs": args.fs}
-    with read(args.path, **options) as rec:
+    with read(args.path, **recording_options(args.path, args.fs)) as rec:
         info = rec.info()
         ann = rec.annotations
         if ann is not None:

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from holterlab.cli._options import output_folder
+from holterlab.errors import HolterlabError, ParameterError
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,23 +42,44 @@ def register(sub: argparse._SubParsersAction) -> None:
     r.set_defaults(func=run_revoke)
 
 
-def _store(data_dir: str):  # noqa: ANN202
-    from pathlib import Path
+@contextlib.contextmanager
+def _store(data_dir: str, *, create: bool = False) -> Iterator[Any]:
+    """The server's task store in ``data_dir``; created only by ``keys create``.
 
+    A mistyped ``--data-dir`` must not silently make (and list) a new, empty store, and a file
+    that is not the server's database is one line, not an sqlite3 traceback.
+    """
     from holterlab.server.config import ServerConfig
     from holterlab.server.store import Store
 
     config = ServerConfig(data_dir=Path(data_dir))
-    config.ensure_dirs()
-    return Store(config.db_path)
+    if not create and not config.db_path.is_file():
+        raise ParameterError(
+            f"--data-dir {data_dir}: no server database there ({config.db_path.name}); give the "
+            "folder of 'holterlab serve --data-dir' (keys create makes a new one)"
+        )
+    if create:
+        output_folder(data_dir, "--data-dir")
+        config.ensure_dirs()
+    store = None
+    try:
+        store = Store(config.db_path)
+        yield store
+    except sqlite3.Error as exc:
+        raise HolterlabError(
+            f"{config.db_path}: not a usable server database ({exc}); check --data-dir"
+        ) from None
+    finally:
+        if store is not None:
+            with contextlib.suppress(sqlite3.Error):
+                store.close()
 
 
 def run_create(args: argparse.Namespace) -> int:
     from holterlab.server.keys import create_key
 
-    store = _store(args.data_dir)
-    key = create_key(store, args.name, rate_limit=args.rate_limit)
-    store.close()
+    with _store(args.data_dir, create=True) as store:
+        key = create_key(store, args.name, rate_limit=args.rate_limit)
     if args.json:
         print(json.dumps(key))
         return 0
@@ -64,12 +93,13 @@ def run_create(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     from holterlab.server.keys import list_keys
 
-    store = _store(args.data_dir)
-    keys = list_keys(store)
-    store.close()
+    with _store(args.data_dir) as store:
+        keys = list_keys(store)
     if args.json:
         print(json.dumps(keys))
         return 0
+    if not keys:
+        print(f"no API keys in {args.data_dir}; create one with 'holterlab keys create NAME'")
     for k in keys:
         state = "revoked" if k["revoked_at"] else "active"
         rate = f"{k['rate_limit']:g}/s" if k["rate_limit"] else "default rate"
@@ -78,12 +108,10 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_revoke(args: argparse.Namespace) -> int:
-    from holterlab.errors import ParameterError
     from holterlab.server.keys import revoke_key
 
-    store = _store(args.data_dir)
-    ok = revoke_key(store, args.key_id)
-    store.close()
+    with _store(args.data_dir) as store:
+        ok = revoke_key(store, args.key_id)
     if not ok:
         raise ParameterError(f"no active key with id {args.key_id!r}")
     print(f"revoked {args.key_id}")

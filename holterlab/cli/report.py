@@ -7,13 +7,29 @@ import time
 from pathlib import Path
 from typing import Any
 
-from holterlab.cli._options import json_object
-from holterlab.errors import ParameterError
+from holterlab.cli._options import analysis_params, json_object, output_file
+from holterlab.errors import ParameterError, RecordingNotFoundError
 
 
 def parse_params(text: str | None) -> dict[str, Any] | None:
-    """``--params``: a JSON file or a JSON object given inline."""
-    return json_object(text, "--params")
+    """``--params``: a JSON file or a JSON object given inline, checked as AnalysisParams."""
+    params = json_object(text, "--params")
+    if params is not None:
+        analysis_params(params)  # a bad key fails now, not in the notebook minutes later
+    return params
+
+
+def check_recording(path: str | Path, option: str) -> None:
+    """Open the recording's header now, so that a broken file is one line before any work."""
+    from holterlab.io import read
+
+    p = Path(path)
+    if p.is_dir():
+        raise ParameterError(f"{option} {p} is a folder; give a recording file")
+    if not (p.exists() or p.with_name(p.name + ".hea").is_file()):
+        raise RecordingNotFoundError(f"{p}: no such recording")
+    with read(p):
+        pass
 
 
 def _patient(args: argparse.Namespace) -> dict[str, Any]:
@@ -36,9 +52,10 @@ def add_common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--params", help="analysis parameters: a JSON file or an inline JSON object")
     p.add_argument(
         "--beats",
-        default="detect",
+        default=None,
         choices=("detect", "annotations"),
-        help="beats from the QRS detector (default) or the recording's reference annotations",
+        help="beats from the QRS detector (default: detect) or the recording's reference "
+        "annotations",
     )
 
 
@@ -92,19 +109,42 @@ def run(args: argparse.Namespace) -> int:
         if args.recording:
             raise ParameterError("--recording goes with a result JSON as PATH")
         source, recording = path, None
-    if args.save_result and is_result_path(source):
-        raise ParameterError("--save-result is for a recording that is analysed here")
+    analysed_here = not is_result_path(source)
+    if not analysed_here:
+        for given, option in (
+            (args.save_result, "--save-result"),
+            (args.params, "--params"),
+            (args.beats, "--beats"),
+        ):
+            if given:
+                raise ParameterError(
+                    f"{option} is for a recording that is analysed here; the report of a result "
+                    f"JSON uses the analysis stored in it: drop {option}"
+                )
+    params = parse_params(args.params)
+    patient = _patient(args)
+    if analysed_here:
+        check_recording(source, "PATH")
+    elif recording is not None:
+        check_recording(recording, "--recording" if args.recording else "PATH")
+    output_file(args.out, "--out")
+    for extra, option in (
+        (args.save_result, "--save-result"),
+        (args.keep_notebook, "--keep-notebook"),
+    ):
+        if extra:
+            output_file(extra, option)
     t0 = time.perf_counter()
     out = render_report(
         source,
         args.out,
         recording_path=recording,
-        params=parse_params(args.params),
-        patient=_patient(args),
+        params=params,
+        patient=patient,
         paper=args.paper,
         keep_notebook=args.keep_notebook,
         progress=args.progress,
-        beats=args.beats,
+        beats=args.beats or "detect",
         result_out=args.save_result,
         title=args.title,
     )

@@ -18,8 +18,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=None, help="port (default 8000)")
-    p.add_argument("--data-dir", required=True, help="folder for the database, uploads, results")
-    p.add_argument("--workers", type=int, default=None, help="analysis worker processes (2)")
+    p.add_argument(
+        "--data-dir",
+        required=True,
+        help="folder for the database, uploads, results (created if missing)",
+    )
+    p.add_argument(
+        "--workers", type=int, default=None, help="analysis worker processes (default 2)"
+    )
     p.add_argument(
         "--allow-loopback-callbacks",
         action="store_true",
@@ -39,7 +45,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--public-url", default=None, help="base URL clients reach the server at")
     p.add_argument("--config", default=None, help="JSON file with further server settings")
     p.add_argument("--access-log", action="store_true", help="log every request")
-    p.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    p.add_argument(
+        "--log-level",
+        default="info",
+        choices=["debug", "info", "warning", "error"],
+        help="server log level (default info)",
+    )
     p.set_defaults(func=run)
 
 
@@ -60,8 +71,26 @@ def build_config(args: argparse.Namespace):  # noqa: ANN201 - ServerConfig (lazy
     return ServerConfig.from_dict({k: v for k, v in overrides.items() if v is not None})
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """Refuse impossible options before anything starts (or binds, or connects)."""
+    from holterlab.cli._options import http_url, output_folder
+    from holterlab.errors import ParameterError
+
+    if args.port is not None and not 1 <= args.port <= 65535:
+        raise ParameterError(f"--port must be between 1 and 65535, got {args.port}")
+    if args.workers is not None and args.workers < 1:
+        raise ParameterError(f"--workers must be at least 1, got {args.workers}")
+    if args.host is not None and (not args.host.strip() or any(c.isspace() for c in args.host)):
+        raise ParameterError(f"--host must be an address such as 127.0.0.1, got {args.host!r}")
+    if args.public_url is not None:
+        http_url(args.public_url, "--public-url")
+    output_folder(args.data_dir, "--data-dir")
+
+
 def run(args: argparse.Namespace) -> int:
     from holterlab.errors import HolterlabError
+
+    check_args(args)
 
     try:
         import uvicorn

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
+from holterlab.cli._options import output_folder
 from holterlab.errors import ParameterError
 
 
@@ -22,7 +24,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("study", help="the study file (YAML)")
-    p.add_argument("--out", help="output folder (default: the study's out:)")
+    p.add_argument("--out", help="output folder, created if missing (default: the study's out:)")
     p.add_argument(
         "--scheduler",
         help="Dask scheduler address tcp://HOST:PORT or scheduler JSON file (default: the "
@@ -45,7 +47,15 @@ def run(args: argparse.Namespace) -> int:
             jobs = int(args.jobs)
         except ValueError:
             raise ParameterError(f"--jobs must be a whole number, got {args.jobs!r}") from None
+        if jobs < 1:
+            raise ParameterError(f"--jobs must be at least 1, got {jobs}")
+    if args.pdf and args.no_report:
+        raise ParameterError("--pdf prints the report, --no-report skips it: give one of them")
+    if Path(args.study).is_dir():
+        raise ParameterError(f"{args.study} is a folder; give the study file (YAML)")
     spec = load_study(args.study)
+    if args.out is not None:
+        output_folder(args.out)
     result = run_study(
         spec,
         out=args.out,

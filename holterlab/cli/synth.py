@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import math
 
+from holterlab.cli._options import output_file, output_format
 from holterlab.errors import ParameterError
 
 
@@ -14,12 +16,16 @@ def _noise_level(text: str) -> float:
     if key in NOISE_LEVELS:
         return NOISE_LEVELS[key]
     try:
-        return float(key)
+        value = float(key)
     except ValueError:
+        value = float("nan")
+    top = max(NOISE_LEVELS.values())
+    if not 0 <= value <= 10 or math.isnan(value):
         raise ParameterError(
-            f"--noise must be a number (0 = clean, 1 = typical) or one of "
-            f"{', '.join(NOISE_LEVELS)}; got {text!r}"
-        ) from None
+            f"--noise must be a factor from 0 (clean) to 10 (1 = typical, {top:g} = extreme) or "
+            f"one of {', '.join(NOISE_LEVELS)}; got {text!r}"
+        )
+    return value
 
 
 def _number(kind: type, flag: str, text: str) -> float:
@@ -42,19 +48,25 @@ def register(sub: argparse._SubParsersAction) -> None:
         ),
     )
     p.add_argument("output", help="file to write: .hea (WFDB) .edf .bdf .csv .aiecg")
-    p.add_argument("--hours", default="1", help="duration in hours (up to 336 = 14 days)")
-    p.add_argument("--leads", default="2", help="number of leads 1-12 (II, V5, V1, ...)")
-    p.add_argument("--fs", default="250", help="sampling rate in Hz (default 250)")
-    p.add_argument("--seed", default="0", help="random seed, a whole number >= 0")
+    p.add_argument(
+        "--hours",
+        default="1",
+        help="duration in hours, above 0 and up to 336 = 14 days (default 1)",
+    )
+    p.add_argument("--leads", default="2", help="number of leads 1-12: II, V5, V1, ... (default 2)")
+    p.add_argument("--fs", default="250", help="sampling rate in Hz, 50-4000 (default 250)")
+    p.add_argument("--seed", default="0", help="random seed, a whole number >= 0 (default 0)")
     p.add_argument(
         "--noise",
         default="medium",
-        help="noise level: a factor (0 clean, 1 typical) or none/low/medium/high/extreme",
+        help="noise level: a factor 0-10 (0 clean, 1 typical) or none/low/medium/high/extreme "
+        "(default medium)",
     )
     p.add_argument(
         "--events",
         default="normal",
-        help="normal (Holter-like rates) or dense (every event kind, even in minutes)",
+        help="normal (Holter-like rates) or dense (every event kind, even in minutes) "
+        "(default normal)",
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=run)
@@ -71,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
     if args.events not in ("normal", "dense"):
         raise ParameterError(f"--events must be normal or dense, got {args.events!r}")
     params = SynthParams.preset(args.events, noise_level=_noise_level(args.noise))
+    output_format(args.output, "OUT")
+    output_file(args.output, "OUT")
     result = generate(
         args.output,
         hours=hours,

@@ -514,6 +514,18 @@ def connect(scheduler: Any, *, timeout_s: float = 10.0) -> Any:
                 f"{text!r} is not a Dask scheduler address; give tcp://HOST:PORT or the "
                 "scheduler JSON file"
             )
+        if scheme in ("tcp", "tls"):
+            # checked here: distributed raises a ValueError for it only after starting a
+            # client whose clean-up then blocks for 20 s
+            from distributed.comm.addressing import parse_address, parse_host_port
+
+            try:
+                parse_host_port(parse_address(text)[1])
+            except ValueError as exc:
+                raise SchedulerError(
+                    f"{text!r} is not a Dask scheduler address ({exc}); give tcp://HOST:PORT "
+                    "or the scheduler JSON file"
+                ) from None
         kwargs["address"] = text
         where = text
     try:
