@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -76,9 +77,48 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="sampling rate in Hz, used when neither the file nor a .hea beside it holds one",
     )
     q.add_argument("--out", required=True, metavar="DIR", help="output folder (created if missing)")
+    q.add_argument(
+        "--start-time",
+        metavar="ISO",
+        default=None,
+        help="clock time of the recording start, e.g. 2026-01-05T08:30:00 (default: the .hea "
+        "beside the file; needed for clock hours and day/night values)",
+    )
+    q.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        metavar="S",
+        help="recording length in seconds (default: the .hea beside the file, else the last "
+        "beat); time without annotated beats is not analysable",
+    )
     q.add_argument("--include-beats", action="store_true", help="add the beat list to the JSON")
     _add_params_options(q)
     q.set_defaults(func=run_analyze_beats)
+
+
+def _header_facts(annotation: str) -> tuple[int, float | None, Any, str | None]:
+    """Signals, duration (s), start time and a note, from the ``.hea`` beside an annotation
+    file (2 signals and nothing else without a readable one)."""
+    import datetime as dt
+
+    from holterlab.errors import HolterlabError
+    from holterlab.io.wfdb import parse_header_file
+
+    header = Path(annotation).with_suffix(".hea")
+    if not header.is_file():
+        return 2, None, None, None
+    try:
+        h = parse_header_file(header)
+    except (HolterlabError, OSError, ValueError) as exc:
+        return 2, None, None, f"{header} not used ({exc})"
+    duration = h.n_samples / h.fs if h.n_samples and h.fs > 0 else None
+    start, note = h.start_time, None
+    if start is None and h.base_time is not None:
+        # a time without a date: enough for clock hours and day/night
+        start = dt.datetime.combine(dt.date(2000, 1, 1), h.base_time)
+        note = f"{header.name} gives a start time without a date: 2000-01-01 is used"
+    return max(int(h.n_sig), 1), duration, start, note
 
 
 def _print_summary(result: Any, hlab: Path, json_path: Path) -> None:
@@ -110,7 +150,7 @@ def _print_summary(result: Any, hlab: Path, json_path: Path) -> None:
     print(
         f"  heart rate min/mean/max {fmt(h['hr_min_bpm'])}/{fmt(h['hr_mean_bpm'])}/"
         f"{fmt(h['hr_max_bpm'])} bpm; pauses {fmt(h['pauses'])}; "
-        f"AF burden {fmt(h['af_burden_pct'], ' %')}; SDNN {fmt(h['sdnn_ms'], ' ms')}"
+        f"AF/flutter burden {fmt(h['af_burden_pct'], ' %')}; SDNN {fmt(h['sdnn_ms'], ' ms')}"
     )
     print(f"wrote {json_path}")
     print(f"wrote {hlab}")
@@ -141,14 +181,30 @@ def run_analyze_beats(args: argparse.Namespace) -> int:
     ann = read_annotations(args.annotation, fs=positive(args.fs, "--fs", " of Hz"))
     output_folder(args.out)
     name = Path(args.annotation).stem
-    n_signals = 2
-    header = Path(args.annotation).with_suffix(".hea")
-    if header.is_file():
+    n_signals, duration, start, note = _header_facts(args.annotation)
+    if args.duration is not None:
+        duration = positive(args.duration, "--duration", " of seconds")
+    if args.start_time is not None:
+        import datetime as dt
+
         try:
-            n_signals = int(header.read_text(errors="replace").split()[1])
-        except (IndexError, ValueError):
-            pass
-    result = analyze_beats(ann, params, name=name, n_signals=n_signals)
+            start, note = dt.datetime.fromisoformat(args.start_time.strip()), None
+        except ValueError:
+            raise ParameterError(
+                f"--start-time {args.start_time!r} is not an ISO-8601 date and time; "
+                "give e.g. 2026-01-05T08:30:00"
+            ) from None
+    if note:
+        print(f"note: {note}", file=sys.stderr)
+    last_s = float(ann.beats().sample[-1] / ann.fs) if len(ann.beats()) else 0.0
+    if duration is not None and duration < last_s:
+        raise ParameterError(
+            f"the recording lasts {duration:g} s but its annotations reach {last_s:.1f} s; "
+            "give a --duration of at least that (or none)"
+        )
+    result = analyze_beats(
+        ann, params, name=name, n_signals=n_signals, duration_s=duration, start_time=start
+    )
     beats = ann.beats()
     hlab, json_path = write_outputs(
         result,
