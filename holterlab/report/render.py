@@ -100,6 +100,14 @@ def _kernel_manager_class() -> type:
     class IPCKernelManager(AsyncKernelManager):
         transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc").tag(config=True)
 
+        async def _async_interrupt_kernel(self) -> None:
+            # jupyter_client interrupts the kernel before every shutdown, and the idle
+            # kernel logs "KeyboardInterrupt caught in kernel" to stderr: after a successful
+            # report that reads like a failure. A kernel being shut down needs no interrupt.
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
+
     return IPCKernelManager
 
 

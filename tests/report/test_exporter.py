@@ -107,3 +107,32 @@ def test_registered_as_nbconvert_exporter():
     e = HolterWebPDFExporter()
     assert e.exclude_input and e.exclude_output_prompt and e.exclude_input_prompt
     assert e.mathjax_url.startswith("file://") and Path(e.mathjax_url[7:].split("?")[0]).is_file()
+
+
+def test_kernel_is_not_interrupted_while_it_shuts_down():
+    """jupyter_client interrupts a kernel before shutting it down, and the idle kernel then
+    logs 'KeyboardInterrupt caught in kernel' to stderr after a report that succeeded; the
+    report's kernel manager skips that interrupt (a running kernel can still be interrupted)."""
+    import asyncio
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    from holterlab.report.render import _kernel_manager_class
+
+    calls = []
+
+    async def record(self):
+        calls.append(self.shutting_down)
+
+    cls = _kernel_manager_class()
+    km = cls()
+    original = AsyncKernelManager._async_interrupt_kernel
+    AsyncKernelManager._async_interrupt_kernel = record
+    try:
+        km.shutting_down = True
+        asyncio.run(km._async_interrupt_kernel())
+        km.shutting_down = False
+        asyncio.run(km._async_interrupt_kernel())
+    finally:
+        AsyncKernelManager._async_interrupt_kernel = original
+    assert calls == [False]
