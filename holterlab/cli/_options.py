@@ -73,25 +73,58 @@ def at_least(value: float | None, minimum: float, option: str) -> float | None:
     return value
 
 
-def recording_options(path: str, fs: float | None) -> dict[str, Any]:
-    """Options for :func:`holterlab.io.read` from ``--fs``, checked against the file's format.
+def add_read_options(p: Any) -> None:
+    """``--format`` and ``--repair`` of the commands that read a recording."""
+    from holterlab.io import FORMATS
+
+    p.add_argument(
+        "--format",
+        choices=sorted(FORMATS),
+        default=None,
+        help="file format, when the extension is misleading (default: detected)",
+    )
+    p.add_argument(
+        "--repair",
+        action="store_true",
+        help="read the complete records of an EDF/BDF file that was cut short",
+    )
+
+
+def recording_options(
+    path: str, fs: float | None, *, format: str | None = None, repair: bool = False
+) -> dict[str, Any]:
+    """Options for :func:`holterlab.io.read` from ``--fs``, ``--format`` and ``--repair``,
+    checked against the file's format.
 
     ``--fs`` is only for CSV files; every other format stores its sampling rate, so giving one
     there is a mistake the user should hear about (instead of it being ignored or refused with
-    a message about a Python keyword).
+    a message about a Python keyword). ``--repair`` is only for EDF/BDF files.
     """
-    if fs is None:
-        return {}
-    positive(fs, "--fs", " of Hz")
+    out: dict[str, Any] = {}
+    if format is not None:
+        out["format"] = format
+    if fs is None and not repair:
+        return out
     from holterlab.io import detect_format
 
-    name = detect_format(path)  # the reader's own errors for a missing, empty or odd file
-    if name != "csv":
-        raise ParameterError(
-            f"--fs is only for CSV files without a sampling rate; {path} is a {name} file, "
-            "which stores its own: drop --fs"
-        )
-    return {"fs": fs}
+    # the reader's own errors for a missing, empty or odd file
+    name = format or detect_format(path)
+    if fs is not None:
+        positive(fs, "--fs", " of Hz")
+        if name != "csv":
+            raise ParameterError(
+                f"--fs is only for CSV files without a sampling rate; {path} is a {name} file, "
+                "which stores its own: drop --fs"
+            )
+        out["fs"] = fs
+    if repair:
+        if name != "edf":
+            raise ParameterError(
+                f"--repair is only for EDF/BDF files cut short; {path} is a {name} file: "
+                "drop --repair"
+            )
+        out["repair"] = True
+    return out
 
 
 def _probe(folder: Path, option: str, shown: str) -> None:

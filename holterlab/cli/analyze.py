@@ -8,7 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from holterlab.cli._options import json_object, output_folder, positive, recording_options
+from holterlab.cli._options import (
+    add_read_options,
+    json_object,
+    output_folder,
+    positive,
+    recording_options,
+)
 from holterlab.errors import ParameterError
 
 
@@ -62,6 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--include-beats", action="store_true", help="add the beat list to the JSON")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_read_options(p)
     _add_params_options(p)
     p.set_defaults(func=run_analyze)
 
@@ -162,7 +169,9 @@ def run_analyze(args: argparse.Namespace) -> int:
     from holterlab.pipeline import analyze
 
     params = load_params(args)
-    with read(args.path, **recording_options(args.path, args.fs)) as rec:
+    with read(
+        args.path, **recording_options(args.path, args.fs, format=args.format, repair=args.repair)
+    ) as rec:
         output_folder(args.out)
         result = analyze(rec, params, progress=not args.no_progress)
         hlab, json_path = write_outputs(

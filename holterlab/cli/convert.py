@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import argparse
 
-from holterlab.cli._options import output_file, output_format, recording_options
+from holterlab.cli._options import (
+    add_read_options,
+    output_file,
+    output_format,
+    recording_options,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,6 +20,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--fs", type=float, default=None, help="sampling rate in Hz of a CSV input without one"
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    add_read_options(p)
     p.set_defaults(func=run)
 
 
@@ -22,7 +28,9 @@ def run(args: argparse.Namespace) -> int:
     from holterlab.io import read, write
 
     output_format(args.output, "OUT")
-    with read(args.input, **recording_options(args.input, args.fs)) as rec:
+    with read(
+        args.input, **recording_options(args.input, args.fs, format=args.format, repair=args.repair)
+    ) as rec:
         output_file(args.output, "OUT")
         out = write(rec, args.output, progress=not args.no_progress)
     print(f"wrote {out}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from holterlab.cli._options import recording_options
+from holterlab.cli._options import add_read_options, recording_options
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -15,6 +15,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--fs", type=float, default=None, help="sampling rate in Hz of a CSV file without one"
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    add_read_options(p)
     p.set_defaults(func=run)
 
 
@@ -29,7 +30,9 @@ def _duration(seconds: float) -> str:
 def run(args: argparse.Namespace) -> int:
     from holterlab.io import read
 
-    with read(args.path, **recording_options(args.path, args.fs)) as rec:
+    with read(
+        args.path, **recording_options(args.path, args.fs, format=args.format, repair=args.repair)
+    ) as rec:
         info = rec.info()
         ann = rec.annotations
         if ann is not None:

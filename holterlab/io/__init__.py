@@ -106,7 +106,8 @@ def detect_format(path: str | os.PathLike[str]) -> str:
     raise UnknownFormatError(
         f"{p}: unrecognised file type {suffix or '(no extension)'}; holterlab reads EDF/EDF+/BDF "
         "(.edf, .bdf), WFDB (.hea or a .zip of one record), CSV (.csv), aiecg (.aiecg) and "
-        "ISHNE (.ecg) files; pass format= if the extension is misleading"
+        "ISHNE (.ecg) files; if the extension is misleading, give the format (format=..., on "
+        "the command line --format)"
     )
 
 

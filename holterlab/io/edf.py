@@ -400,8 +400,8 @@ def parse_edf_header(
             raise TruncatedFileError(
                 f"{where}: the header promises {n_records:,} data records "
                 f"({header_bytes + n_records * record_bytes:,} bytes) but the file holds "
-                f"{available:,} complete ones ({size:,} bytes); the file is truncated. Pass "
-                "repair=True to read the complete records"
+                f"{available:,} complete ones ({size:,} bytes); the file is truncated. To read "
+                "the complete records, pass repair=True (on the command line --repair)"
             )
         header.n_records = available
         header.warnings.append(

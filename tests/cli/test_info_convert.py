@@ -78,3 +78,25 @@ def test_console_script_prints_no_traceback(tmp_path):
     assert proc.returncode == 2
     assert proc.stderr.count("\n") == 1 and "Traceback" not in proc.stderr
     assert "holterlab: error:" in proc.stderr
+
+
+def test_format_and_repair_options(tmp_path, capsys):
+    """--format reads a file whose extension misleads; --repair reads the complete records
+    of an EDF file cut short (the library's messages name both options)."""
+    rec = Recording.from_array(np.random.default_rng(0).normal(size=(2, 2500)), 250.0)
+    edf = tmp_path / "r.edf"
+    holterlab.write(rec, edf)
+    odd = tmp_path / "r.dat1"
+    odd.write_bytes(edf.read_bytes())
+    assert main(["info", str(odd), "--format", "edf"]) == 0
+    assert "250" in capsys.readouterr().out
+    cut = tmp_path / "cut.edf"
+    cut.write_bytes(edf.read_bytes()[:-300])
+    assert main(["info", str(cut)]) == 2
+    assert "--repair" in capsys.readouterr().err
+    assert main(["info", str(cut), "--repair"]) == 0
+    capsys.readouterr()
+    assert main(["info", str(MITDB / "101.hea"), "--repair"]) == 2
+    assert "only for EDF" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["info", str(odd), "--format", "nope"])
