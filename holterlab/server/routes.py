@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import math
 import secrets
 import time
+from collections.abc import AsyncIterator
 from pathlib import PurePosixPath
 from typing import Annotated, Any
 
@@ -335,6 +337,22 @@ def _check_options(options: dict[str, Any] | None) -> None:
         ) from None
 
 
+@contextlib.asynccontextmanager
+async def task_lock(locks: dict[str, Any], task_id: str) -> AsyncIterator[None]:
+    """Serialise the submits of one task; its lock lives while submits of it are in flight
+    (counted, so it is dropped after the last one however each ends: no lock per task is
+    kept for ever)."""
+    entry = locks.setdefault(task_id, [asyncio.Lock(), 0])
+    entry[1] += 1
+    try:
+        async with entry[0]:
+            yield
+    finally:
+        entry[1] -= 1
+        if entry[1] == 0:
+            locks.pop(task_id, None)
+
+
 @router.post(
     "/submit",
     summary="Submit the analysis of the uploaded file",
@@ -345,8 +363,7 @@ async def submit(body: SubmitRequest, request: Request, key: ApiKey) -> Response
     cfg = st.config
     task = _own_task(st, body.task_id, key)
     digest, canonical = _submit_hash(body)
-    lock = st.submit_locks.setdefault(task["id"], asyncio.Lock())
-    async with lock:
+    async with task_lock(st.submit_locks, task["id"]):
         task = _own_task(st, body.task_id, key)
         if task["submit_hash"]:
             if task["submit_hash"] == digest:
@@ -400,7 +417,6 @@ async def submit(body: SubmitRequest, request: Request, key: ApiKey) -> Response
         ):
             raise ApiError("INVALID_TASK_STATE", "the task changed state during the submit")
         task = st.store.get_task(task["id"])
-    st.submit_locks.pop(task["id"], None)
     st.sender.notify(task, "task.queued", {})
     st.pool.wake()
     return _ok(status_data(task))

@@ -300,3 +300,31 @@ def test_webhook_payload_shows_the_status_progress(tmp_path):
     assert payload["progress"] == status_data(task)["progress"] == 98  # never rounded up
     assert payload["status"] == "processing" and payload["stage"] == "rhythm"
     assert payload["data"] == {} and payload["timestamp"].endswith("Z")
+
+
+def test_submit_locks_are_serialised_and_dropped_after_the_last_submit():
+    """Concurrent submits of one task run one at a time; no lock is kept afterwards,
+    whether a submit succeeded or failed (an error left locks behind before)."""
+    import asyncio
+
+    from holterlab.server.routes import task_lock
+
+    locks: dict = {}
+    inside: list[int] = []
+    peak: list[int] = []
+
+    async def submit(fail: bool) -> None:
+        async with task_lock(locks, "t1"):
+            inside.append(1)
+            peak.append(len(inside))
+            await asyncio.sleep(0.01)
+            inside.pop()
+            if fail:
+                raise ValueError("refused")
+
+    async def main() -> list:
+        return await asyncio.gather(*(submit(i % 2 == 0) for i in range(6)), return_exceptions=True)
+
+    results = asyncio.run(main())
+    assert sum(isinstance(r, ValueError) for r in results) == 3
+    assert max(peak) == 1 and locks == {}
