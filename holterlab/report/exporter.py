@@ -89,6 +89,7 @@ body.jp-Notebook, .jp-Notebook {
 .jp-OutputArea-output, .jp-RenderedHTMLCommon { padding: 0 !important; margin: 0 !important;
   font-size: 9.5pt; line-height: 1.35; color: #111; }
 .jp-OutputArea-child { display: block !important; break-inside: auto !important; }
+.jp-OutputArea-output { display: block !important; width: auto !important; }
 .jp-OutputPrompt, .jp-InputPrompt { display: none !important; }
 .jp-RenderedHTMLCommon table { font-size: 8.5pt; margin: 0; }
 .jp-RenderedHTMLCommon svg, .jp-RenderedHTMLCommon img { max-width: none; }

@@ -16,15 +16,18 @@ from typing import Any
 
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Ellipse, Rectangle
 from matplotlib.ticker import FixedLocator, FuncFormatter
 
+from holterlab.report.findings import qtc_formula
 from holterlab.report.formatting import Clock, fmt, fmt_unit
 
 __all__ = [
     "MM",
     "PAPER_SPEED_MM_S",
     "GAIN_MM_MV",
+    "CAL_MM",
     "to_html",
     "hr_series",
     "hr_trend",
@@ -42,6 +45,9 @@ MM = 1.0 / 25.4
 #: Standard ECG paper speed and gain.
 PAPER_SPEED_MM_S = 25.0
 GAIN_MM_MV = 10.0
+#: Width of the calibration area left of each ECG strip: a 1 mV pulse of 0.2 s (10 mm high,
+#: 5 mm wide) between 1.5 mm of baseline on either side.
+CAL_MM = 8.0
 
 #: Colours of beat labels (AAMI classes).
 LABEL_COLORS = {"N": "#222222", "S": "#1f5fbf", "V": "#c0392b", "F": "#8e44ad", "Q": "#7f7f7f"}
@@ -135,6 +141,14 @@ def _beats(result: dict[str, Any]) -> tuple[np.ndarray, np.ndarray, float | None
     return t, labels, fs
 
 
+def _in_spans(t: np.ndarray, events: list[dict[str, Any]]) -> np.ndarray:
+    """Which times ``t`` (s) lie inside one of the events' [start_s, end_s]."""
+    out = np.zeros(t.size, dtype=bool)
+    for e in events:
+        out |= (t >= float(e["start_s"])) & (t <= float(e["end_s"]))
+    return out
+
+
 def _note(ax: Any, text: str) -> None:
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="#666666")
 
@@ -199,7 +213,7 @@ def hr_trend(result: dict[str, Any], *, width_mm: float = 180.0) -> Figure:
         hspace=0.08,
         left=0.09,
         right=0.97,
-        top=0.96,
+        top=0.92,
         bottom=0.1,
     )
     ax = fig.add_subplot(gs[0])
@@ -254,14 +268,16 @@ def hr_trend(result: dict[str, Any], *, width_mm: float = 180.0) -> Figure:
             x = p["time_s"] / 3600.0
             y = p["bpm"] + (4 if key == "max" else -4)
             ax.plot([x], [y], marker=marker, color="black", ms=4, ls="none")
+            frac = x / max(total / 3600.0, 1e-9)  # keep the label inside the plot
             ax.annotate(
                 f"{key} {fmt_unit(p['bpm'], 'bpm')} {clock(p['time_s'], seconds=False)}",
                 (x, y),
                 xytext=(0, 4 if key == "max" else -4),
                 textcoords="offset points",
-                ha="center",
+                ha="left" if frac < 0.1 else ("right" if frac > 0.9 else "center"),
                 va=va,
                 fontsize=6.5,
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5, "alpha": 0.8},
             )
     _shade_night(ax, result, clock, total)
     ax.set_ylabel("heart rate (bpm)")
@@ -270,7 +286,7 @@ def hr_trend(result: dict[str, Any], *, width_mm: float = 180.0) -> Figure:
     ax.grid(True, color="#dddddd", lw=0.4)
     ax.tick_params(labelbottom=False)
     if ax.get_legend_handles_labels()[0]:
-        ax.legend(loc="upper right", frameon=False, ncol=4)
+        _legend_above(ax, ncol=4)
     # event lanes
     min_w = max(total, 1.0) / 3600.0 * 0.003
     for i, (_name, types, color) in enumerate(lanes):
@@ -289,6 +305,13 @@ def hr_trend(result: dict[str, Any], *, width_mm: float = 180.0) -> Figure:
     _clock_axis(ev_ax, clock, total)
     ev_ax.set_xlabel("clock time" if clock.wall else "time from start (h:mm)")
     return fig
+
+
+def _legend_above(ax: Any, **kwargs: Any) -> None:
+    """The legend above the plot's top right corner: never over the data."""
+    ax.legend(
+        loc="lower right", bbox_to_anchor=(1.0, 1.0), frameon=False, borderaxespad=0.2, **kwargs
+    )
 
 
 def _shade_night(ax: Any, result: dict[str, Any], clock: Clock, total_s: float) -> None:
@@ -351,21 +374,16 @@ def tachogram(result: dict[str, Any], *, width_mm: float = 180.0) -> Figure:
     ax.set_ylim(0, min(max(1500.0, top * 1.1), 4000.0))
     ax.set_ylabel("RR (ms)")
     ax.grid(True, color="#dddddd", lw=0.4)
-    ax.legend(
-        loc="lower right",
-        bbox_to_anchor=(1.0, 1.0),
-        frameon=False,
-        ncol=6,
-        markerscale=4,
-        handletextpad=0.2,
-        borderaxespad=0.2,
-    )
+    _legend_above(ax, ncol=6, markerscale=4, handletextpad=0.2)
     _clock_axis(ax, clock, total)
     return fig
 
 
 def poincare(result: dict[str, Any], *, width_mm: float = 180.0) -> Figure:
-    """Poincaré plot of NN intervals with the SD1/SD2 ellipse, and the NN histogram."""
+    """Poincaré plot of NN intervals with the SD1/SD2 ellipse, and the NN histogram.
+
+    NN intervals inside AF/flutter episodes are left out, as the HRV analysis leaves them out.
+    """
     fig = _figure(width_mm, 78.0)
     ax = fig.add_axes((0.075, 0.14, 0.37, 0.8))
     hx = fig.add_axes((0.57, 0.14, 0.41, 0.8))
@@ -379,6 +397,7 @@ def poincare(result: dict[str, Any], *, width_mm: float = 180.0) -> Figure:
         return fig
     rr = np.diff(t) * 1000.0
     nn = (labels[:-1] == "N") & (labels[1:] == "N") & (rr >= 300) & (rr <= 2000)
+    nn &= ~_in_spans(t[1:], _events(result, ("af", "afl")))  # HRV takes no NN from AF
     pair = nn[:-1] & nn[1:]
     a, b = rr[:-1][pair], rr[1:][pair]
     ax.scatter(a, b, s=0.8, color="#1f3a5f", alpha=0.35, lw=0, rasterized=True)
@@ -500,7 +519,7 @@ def qt_trend(result: dict[str, Any], *, width_mm: float = 180.0) -> Figure:
             lw=0.8,
             marker=".",
             ms=1.5,
-            label=f"QTc ({qt.get('formula') or 'bazett'})",
+            label=f"QTc ({qtc_formula(qt)})",
         )
         ax.legend(loc="upper right", frameon=False, ncol=2)
     else:
@@ -518,26 +537,55 @@ def qt_trend(result: dict[str, Any], *, width_mm: float = 180.0) -> Figure:
 
 
 # ---------------------------------------------------------------------- ECG strips
-def _grid(ax: Any, width_s: float, y0: float, y1: float) -> None:
-    """ECG paper: 1 mm minor (0.04 s, 0.1 mV) and 5 mm major (0.2 s, 0.5 mV) lines.
+def _grid(ax: Any, width_s: float, y0: float, y1: float, *, x0: float = 0.0) -> None:
+    """ECG paper: 1 mm minor (0.04 s, 0.1 mV) and 5 mm major (0.2 s, 0.5 mV) lines over
+    ``[x0, x0 + width_s]`` s; major lines fall on multiples of 0.2 s (of ``x0 = 0``).
 
     Each set of lines is one path (NaN-separated), which keeps the SVG small and fast.
     """
     minor: list[tuple[float, float, float, float]] = []
     major: list[tuple[float, float, float, float]] = []
-    n_x = int(round(width_s / 0.04))
-    for i in range(n_x + 1):
+    i0, i1 = int(round(x0 / 0.04)), int(round((x0 + width_s) / 0.04))
+    for i in range(i0, i1 + 1):
         x = i * 0.04
         (major if i % 5 == 0 else minor).append((x, x, y0, y1))
     k0, k1 = int(math.ceil(y0 / 0.1 - 1e-9)), int(math.floor(y1 / 0.1 + 1e-9))
     for k in range(k0, k1 + 1):
         y = k * 0.1
-        (major if k % 5 == 0 else minor).append((0.0, width_s, y, y))
+        (major if k % 5 == 0 else minor).append((x0, x0 + width_s, y, y))
     for lines, color, lw in ((minor, "#f7c6c6", 0.25), (major, "#e58e8e", 0.5)):
         seg = np.asarray(lines, dtype=np.float64)
         xs = np.column_stack([seg[:, 0], seg[:, 1], np.full(len(seg), np.nan)]).ravel()
         ys = np.column_stack([seg[:, 2], seg[:, 3], np.full(len(seg), np.nan)]).ravel()
         ax.plot(xs, ys, color=color, lw=lw, zorder=0, solid_capstyle="butt")
+
+
+def _calibration(
+    fig: Figure, rect: tuple[float, float, float, float], cal_s: float, y0: float, y1: float
+) -> Any:
+    """The 1 mV / 0.2 s calibration pulse on its own patch of ECG paper (axes at ``rect``).
+
+    The pulse stands on 0 mV when it fits the band ``[y0, y1]``, else on the band's middle
+    minus 0.5 mV. Its line is labelled ``"calibration"``.
+    """
+    ax = fig.add_axes(rect)
+    # the paper runs on from the strip's: time -cal_s..0 s before its first sample
+    _grid(ax, cal_s, y0, y1, x0=-cal_s)
+    base = 0.0 if (y0 + 0.2 <= 0.0 and 1.0 <= y1 - 0.2) else round((y0 + y1) / 2 / 0.1) * 0.1 - 0.5
+    a = -cal_s + (cal_s - 0.2) / 2
+    ax.plot(
+        [-cal_s, a, a, a + 0.2, a + 0.2, 0.0],
+        [base, base, base + 1.0, base + 1.0, base, base],
+        color="black",
+        lw=0.7,
+        zorder=2,
+        solid_joinstyle="miter",
+        label="calibration",
+    )
+    ax.set_xlim(-cal_s, 0.0)
+    ax.set_ylim(y0, y1)
+    ax.axis("off")
+    return ax
 
 
 def ecg_strip(
@@ -571,6 +619,9 @@ def ecg_strip(
         Event spans (seconds from the recording start) underlined above the strip.
     band_mv
         Height of each lead's band (3 mV = 30 mm).
+
+    Each lead starts with a 1 mV calibration pulse (:data:`CAL_MM` wide, on the same grid),
+    so the figure is ``CAL_MM`` wider than the ``width_s * 25`` mm of signal.
     """
     x = np.atleast_2d(np.asarray(signal, dtype=np.float64))
     n_leads, n = x.shape
@@ -578,11 +629,14 @@ def ecg_strip(
     top_mm, bottom_mm, band_mm = 6.0, 5.0, band_mv * GAIN_MM_MV
     w_mm = width_s * PAPER_SPEED_MM_S
     h_mm = top_mm + n_leads * band_mm + bottom_mm
-    fig = _figure(w_mm, h_mm)
+    fig_w = CAL_MM + w_mm
+    fig = _figure(fig_w, h_mm)
+    x0, sig_w = CAL_MM / fig_w, w_mm / fig_w  # the signal's share of the figure width
+    cal_s = CAL_MM / PAPER_SPEED_MM_S
     t = np.arange(n) / fs
     for i in range(n_leads):
         bottom = (bottom_mm + (n_leads - 1 - i) * band_mm) / h_mm
-        ax = fig.add_axes((0, bottom, 1, band_mm / h_mm))
+        ax = fig.add_axes((x0, bottom, sig_w, band_mm / h_mm))
         y = x[i]
         finite = y[np.isfinite(y)]
         if finite.size:
@@ -592,6 +646,7 @@ def ecg_strip(
             centre = 0.0
         y0, y1 = centre - band_mv / 2, centre + band_mv / 2
         _grid(ax, width_s, y0, y1)
+        _calibration(fig, (0, bottom, x0, band_mm / h_mm), cal_s, y0, y1)
         ax.plot(t, y, color="black", lw=0.55, zorder=2, solid_joinstyle="round")
         ax.set_xlim(0, width_s)
         ax.set_ylim(y0, y1)
@@ -609,9 +664,9 @@ def ecg_strip(
             bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.6, "alpha": 0.85},
         )
         if i < n_leads - 1:
-            ax.axhline(y0, color="#e58e8e", lw=0.8, zorder=1)
+            fig.add_artist(Line2D([0, 1], [bottom, bottom], color="#e58e8e", lw=0.8, zorder=1))
     # beat labels and event marks above the strip
-    top = fig.add_axes((0, 1 - top_mm / h_mm, 1, top_mm / h_mm))
+    top = fig.add_axes((x0, 1 - top_mm / h_mm, sig_w, top_mm / h_mm))
     top.set_xlim(0, width_s)
     top.set_ylim(0, 1)
     top.axis("off")
@@ -635,7 +690,7 @@ def ecg_strip(
                     color=LABEL_COLORS.get(str(lab), "black"),
                 )
     # time stamps under the strip, one per second
-    bot = fig.add_axes((0, 0, 1, bottom_mm / h_mm))
+    bot = fig.add_axes((x0, 0, sig_w, bottom_mm / h_mm))
     bot.set_xlim(0, width_s)
     bot.set_ylim(0, 1)
     bot.axis("off")

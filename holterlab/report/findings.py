@@ -11,10 +11,42 @@ from typing import Any
 
 from holterlab.report.formatting import Clock, fmt, fmt_duration, fmt_unit
 
-__all__ = ["findings", "REVIEW_NOTE"]
+__all__ = [
+    "findings",
+    "REVIEW_NOTE",
+    "MIN_NN_COVERAGE_PCT",
+    "hrv_reliable",
+    "hrv_warning",
+    "qtc_formula",
+]
 
 #: Closing remark of every findings list.
 REVIEW_NOTE = "Automated analysis: to be reviewed and confirmed by a physician."
+#: Below this share of beats in NN intervals (AF, frequent ectopy, noise) HRV describes
+#: too little sinus rhythm to be interpreted: the report says so instead of quoting it.
+MIN_NN_COVERAGE_PCT = 50.0
+
+
+def hrv_reliable(hrv: dict[str, Any] | None) -> bool:
+    """False when too few beats are in NN intervals (:data:`MIN_NN_COVERAGE_PCT`) for HRV."""
+    cov = (hrv or {}).get("nn_coverage_pct")
+    return cov is None or float(cov) >= MIN_NN_COVERAGE_PCT
+
+
+def hrv_warning(hrv: dict[str, Any], *, values: str = "the values below") -> str:
+    """The sentence saying why HRV is not interpretable (see :func:`hrv_reliable`)."""
+    return (
+        f"HRV not interpretable: only {fmt(hrv.get('n_nn'))} NN intervals "
+        f"({fmt_unit(hrv.get('nn_coverage_pct'), 'pct')} of beats, less than "
+        f"{fmt(MIN_NN_COVERAGE_PCT, digits=0)}%), e.g. in atrial fibrillation or frequent "
+        f"ectopy; {values} do not describe sinus-rhythm variability."
+    )
+
+
+def qtc_formula(qt: dict[str, Any] | None) -> str:
+    """The QTc formula of the QT section as a name: ``"Bazett"``, ``"Fridericia"``, ..."""
+    name = str((qt or {}).get("formula") or "bazett")
+    return name[:1].upper() + name[1:]
 
 
 def _param(result: dict[str, Any], *path: str, default: Any = None) -> Any:
@@ -52,6 +84,8 @@ def _ectopy(result: dict[str, Any], key: str, clock: Clock) -> str | None:
         extras.append(f"{fmt(sec['isolated'])} isolated")
     if sec.get("couplets"):
         extras.append(_plural(int(sec["couplets"]), "couplet"))
+    if sec.get("triplets"):
+        extras.append(_plural(int(sec["triplets"]), "triplet"))
     run_min = _param(result, "rhythm", "ectopy", "run_min_beats", default=3)
     if sec.get("runs"):
         fast = "VT" if letter == "V" else "SVT"
@@ -187,6 +221,8 @@ def findings(result: dict[str, Any]) -> list[str]:
     hrv = result.get("hrv")
     if hrv is None:
         out.append("Heart-rate variability: not analysed.")
+    elif not hrv_reliable(hrv):
+        out.append(hrv_warning(hrv, values="its values"))
     else:
         text = (
             f"HRV: SDNN {fmt_unit(hrv.get('sdnn_ms'), 'sdnn_ms')}, SDANN "
@@ -211,7 +247,7 @@ def findings(result: dict[str, Any]) -> list[str]:
             ele = [e for e in eps if e.get("type") == "st_elevation"]
             parts = []
             if dep:
-                deepest = min(dep, key=lambda e: (e.get("detail") or {}).get("extreme_mv", 0))
+                deepest = min(dep, key=lambda e: (e.get("detail") or {}).get("extreme_mv") or 0.0)
                 d = deepest.get("detail") or {}
                 parts.append(
                     f"{_plural(len(dep), 'ST depression episode')} (deepest "
@@ -219,7 +255,7 @@ def findings(result: dict[str, Any]) -> list[str]:
                     f"{clock(d.get('extreme_time_s'))})"
                 )
             if ele:
-                top = max(ele, key=lambda e: (e.get("detail") or {}).get("extreme_mv", 0))
+                top = max(ele, key=lambda e: (e.get("detail") or {}).get("extreme_mv") or 0.0)
                 d = top.get("detail") or {}
                 parts.append(
                     f"{_plural(len(ele), 'ST elevation episode')} (highest "
@@ -242,7 +278,7 @@ def findings(result: dict[str, Any]) -> list[str]:
         out.append("QT interval: not analysed.")
     elif qt.get("mean_qtc_ms") is not None:
         text = (
-            f"QTc ({qt.get('formula') or 'bazett'}) mean "
+            f"QTc ({qtc_formula(qt)}) mean "
             f"{fmt_unit(qt['mean_qtc_ms'], 'mean_qtc_ms')}, "
             f"maximum {fmt_unit(qt.get('max_qtc_ms'), 'max_qtc_ms')} at "
             f"{clock(qt.get('max_qtc_time_s'))}"

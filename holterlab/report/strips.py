@@ -14,12 +14,16 @@ from typing import Any
 
 import numpy as np
 
-from holterlab.report.formatting import fmt, fmt_unit
+from holterlab.report.formatting import fmt, fmt_duration, fmt_unit
 
 __all__ = ["StripSpec", "key_strips", "strip_signal", "strips_html", "STRIP_S"]
 
-#: Default strip length: 7 s at 25 mm/s is 175 mm, which fits A4 and Letter.
+#: Default strip length: 7 s at 25 mm/s is 175 mm (183 mm with the calibration pulse),
+#: which fits A4 and Letter.
 STRIP_S = 7.0
+#: An AF/flutter episode starting this close to the recording start was already there: its
+#: strip is not called an onset.
+AT_START_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -106,8 +110,12 @@ def key_strips(result: dict[str, Any], *, strip_s: float = STRIP_S) -> list[Stri
     if af:
         e = af[0]
         name = "AF" if e["type"] == "af" else "Atrial flutter"
-        detail = f"episode of {fmt(e.get('duration_s'), 'duration_s')} s"
-        add("af_onset", f"{name} onset", detail, e["start_s"], e["start_s"], lead_in=3.5)
+        detail = f"episode of {fmt_duration(e.get('duration_s'))}"
+        if float(e["start_s"]) <= AT_START_S:  # already there when the recording began
+            title = f"{name} from the start of the recording"
+        else:
+            title = f"{name} onset"
+        add("af_onset", title, detail, e["start_s"], e["start_s"], lead_in=3.5)
 
     st = result.get("st") or {}
     deep = [
@@ -117,7 +125,7 @@ def key_strips(result: dict[str, Any], *, strip_s: float = STRIP_S) -> list[Stri
     ]
     window = float(st.get("window_s") or 30.0)
     if deep:
-        e = min(deep, key=lambda e: e["detail"].get("extreme_mv", 0.0))
+        e = min(deep, key=lambda e: e["detail"].get("extreme_mv") or 0.0)
         t = float(e["detail"]["extreme_time_s"]) + window / 2.0
         detail = f"{fmt_unit(e['detail'].get('extreme_mv'), 'mv')} in {e.get('lead')}"
         add("st", "Deepest ST depression", detail, t, t, lead_in=3.0, lead=e.get("lead"))

@@ -14,7 +14,7 @@ import html
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from holterlab.report.findings import findings
+from holterlab.report.findings import findings, hrv_reliable, hrv_warning, qtc_formula
 from holterlab.report.formatting import DASH, Clock, fmt, fmt_duration, fmt_unit
 
 __all__ = [
@@ -38,11 +38,17 @@ __all__ = [
     "qt_table",
     "params_table",
     "flatten",
+    "pause_kind",
     "MAX_ROWS",
+    "PAUSE_KINDS",
 ]
 
 #: Longest episode list printed (the rest is counted, and is in the result JSON).
 MAX_ROWS = 25
+
+
+#: Why day and night values are left out of a recording without a start time.
+NO_START_NOTE = "Day and night values are not shown: the recording's start time is not known."
 
 #: Style of the report's HTML (printed and shown in Jupyter alike).
 REPORT_CSS = """
@@ -55,16 +61,20 @@ REPORT_CSS = """
 .hl h3 { font-size: 10pt; margin: 3mm 0 1mm 0; color: #1f3a5f; break-after: avoid;
   page-break-after: avoid; }
 .hl p { margin: 1mm 0; }
+/* JupyterLab's CSS lays tables out "fixed" (columns sized by the first row), which lets long
+   cells run into their neighbours: lay tables out by their content instead */
 .hl table.hl-t { border-collapse: collapse; margin: 1mm 0 2mm 0; width: 100%;
-  font-size: 8pt; break-inside: auto; }
+  font-size: 8pt; break-inside: auto; table-layout: auto; }
 .hl table.hl-t th, .hl table.hl-t td { padding: 0.5mm 1.5mm; border-bottom: 0.2mm solid #d5d8dc;
   text-align: left; vertical-align: top; }
 .hl table.hl-t th { background: #eaf0f6; font-weight: bold; }
 .hl table.hl-t td.n { text-align: right; white-space: nowrap; }
 .hl table.hl-t th.n { text-align: right; }
 .hl table.hl-t:not(.hl-kv) td:first-child { white-space: nowrap; }
+.hl table.hl-t.hl-params td:first-child { white-space: normal; overflow-wrap: break-word; }
 .hl table.hl-t tr { break-inside: avoid; }
 .hl table.hl-t thead { display: table-header-group; }
+.hl table.hl-kv { table-layout: fixed; }
 .hl table.hl-kv td.k { color: #444; width: 24%; }
 .hl table.hl-kv td.v { font-weight: bold; }
 .hl .hl-head { display: flex; justify-content: space-between; align-items: flex-end;
@@ -214,7 +224,8 @@ def _recording_pairs(ctx: Any) -> list[tuple[str, str]]:
     rec = r.get("recording") or {}
     clock = Clock.from_result(r)
     start = clock.start.strftime("%Y-%m-%d %H:%M:%S") if clock.start else "unknown"
-    leads = ", ".join(rec.get("leads") or []) or DASH
+    leads = rec.get("leads") or list(getattr(ctx.recording, "leads", None) or [])
+    leads = ", ".join(leads) or DASH
     return [
         ("Recording", fmt(rec.get("name"))),
         ("Start", start),
@@ -225,12 +236,6 @@ def _recording_pairs(ctx: Any) -> list[tuple[str, str]]:
         ("Sampling rate", f"{fmt(rec.get('fs'), digits=0)} Hz" if rec.get("fs") else DASH),
         ("Format", fmt(rec.get("format"))),
     ]
-
-
-def _count(n: Any, word: str) -> str:
-    if n is None:
-        return DASH
-    return f"{fmt(n)} {word if n == 1 else word + 's'}"
 
 
 def _at(clock: Clock, point: dict[str, Any] | None) -> str:
@@ -255,7 +260,7 @@ def _key_numbers(result: dict[str, Any]) -> list[tuple[str, str]]:
     ]
     for name, sec, letter in (("Ventricular", v, "V"), ("Supraventricular", s, "S")):
         if sec is None:
-            pairs += [(f"{name} beats", na), (f"{letter} couplets, runs", na)]
+            pairs += [(f"{name} beats", na), (f"{letter} couplets, triplets, runs", na)]
             continue
         pairs.append(
             (
@@ -265,8 +270,8 @@ def _key_numbers(result: dict[str, Any]) -> list[tuple[str, str]]:
         )
         pairs.append(
             (
-                f"{letter} couplets, runs",
-                f"{_count(sec.get('couplets'), 'couplet')}, {_count(sec.get('runs'), 'run')}",
+                f"{letter} couplets, triplets, runs",
+                f"{fmt(sec.get('couplets'))}, {fmt(sec.get('triplets'))}, {fmt(sec.get('runs'))}",
             )
         )
     if pauses is None:
@@ -293,6 +298,9 @@ def _key_numbers(result: dict[str, Any]) -> list[tuple[str, str]]:
         )
     if hrv is None:
         pairs += [("SDNN", na), ("RMSSD", na)]
+    elif not hrv_reliable(hrv):
+        cov = fmt_unit(hrv.get("nn_coverage_pct"), "pct")
+        pairs += [("HRV", f"not interpretable ({cov} NN)"), ("", "")]
     else:
         pairs += [
             ("SDNN", fmt_unit(hrv.get("sdnn_ms"), "sdnn_ms")),
@@ -351,34 +359,52 @@ def heart_rate_table(ctx: Any) -> str:
     hr = r.get("heart_rate")
     if hr is None:
         return _wrap(not_analysed("Heart rate"))
-    rows = []
-    for label, sec in (("Whole recording", hr), ("Day", hr.get("day")), ("Night", hr.get("night"))):
+    rows, absent = [], []
+    periods = [("Whole recording", hr), ("Day", hr.get("day")), ("Night", hr.get("night"))]
+    no_clock = not clock.wall and any(sec for _label, sec in periods[1:])
+    if no_clock:  # clock hours mean nothing without the start time
+        periods = periods[:1]
+    for label, sec in periods:
         if not sec:
             continue
         name = label
         if label != "Whole recording" and sec.get("start_h") is not None:
-            name = f"{label} ({fmt(sec['start_h'], digits=0)}–{fmt(sec['end_h'], digits=0)} h)"
+            name = f"{label} ({_hour(sec['start_h'])}–{_hour(sec['end_h'])})"
+        if label != "Whole recording" and not sec.get("analysable_s"):
+            absent.append(name)
+            continue
+        lo, hi = sec.get("min") or {}, sec.get("max") or {}
         rows.append(
             [
                 name,
                 fmt_duration(sec.get("analysable_s")),
                 fmt(sec.get("n_beats")),
-                _at(clock, sec.get("min")),
-                fmt_unit(sec.get("mean_bpm"), "mean_bpm"),
-                _at(clock, sec.get("max")),
+                fmt(lo.get("bpm"), "bpm"),
+                clock(lo.get("time_s")) if lo.get("bpm") is not None else DASH,
+                fmt(sec.get("mean_bpm"), "mean_bpm"),
+                fmt(hi.get("bpm"), "bpm"),
+                clock(hi.get("time_s")) if hi.get("bpm") is not None else DASH,
             ]
         )
     basis = hr.get("basis")
     return _wrap(
         table(
-            ["Period", "Analysable", "Beats", "Minimum", "Mean", "Maximum"],
+            ["Period", "Analysable", "Beats", "Min (bpm)", "at", "Mean (bpm)", "Max (bpm)", "at"],
             rows,
-            numeric=[False, True, True, True, True, True],
+            numeric=[False, True, True, True, False, True, True, False],
         ),
         note(f"Minimum and maximum of the {basis} average; mean = beats per analysable minute.")
         if basis
         else "",
+        note(f"{' and '.join(absent)}: not covered by the recording.") if absent else "",
+        note(NO_START_NOTE) if no_clock else "",
     )
+
+
+def _hour(h: Any) -> str:
+    """A clock hour of the day/night parameters: ``7.0`` -> ``"07:00"``, ``22.5`` -> ``"22:30"``."""
+    minutes = int(round(float(h) * 60.0)) % (24 * 60)
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def hourly_table(ctx: Any) -> str:
@@ -410,13 +436,13 @@ def hourly_table(ctx: Any) -> str:
         "Hour",
         "Analysable (min)",
         "Beats",
-        "Min HR",
-        "Mean HR",
-        "Max HR",
-        "V",
-        "S",
+        "Min HR (bpm)",
+        "Mean HR (bpm)",
+        "Max HR (bpm)",
+        "V beats",
+        "S beats",
         "Pauses",
-        "AF (s)",
+        "AF/flutter (s)",
     ]
     return _wrap(table(header, rows, numeric=[False] + [True] * 9))
 
@@ -457,8 +483,8 @@ def ectopy_table(ctx: Any) -> str:
         ["Couplets", val(v, "couplets"), val(s, "couplets")],
         ["Triplets", val(v, "triplets"), val(s, "triplets")],
         [runs_label, val(v, "runs"), val(s, "runs")],
-        ["  fast runs (VT / SVT)", val(v, "fast_runs"), val(s, "fast_runs")],
-        ["  slow runs (IVR / slow S runs)", val(v, "slow_runs"), val(s, "slow_runs")],
+        ["– of which fast (VT / SVT)", val(v, "fast_runs"), val(s, "fast_runs")],
+        ["– of which slow (IVR / slow S runs)", val(v, "slow_runs"), val(s, "slow_runs")],
         [
             "Bigeminy episodes",
             val(v, "bigeminy_episodes", "episodes"),
@@ -531,8 +557,8 @@ def af_table(ctx: Any) -> str:
     clock = Clock.from_result(r)
     summary = kv_table(
         [
-            ("Episodes", fmt(af.get("episodes"))),
-            ("Total time", fmt_duration(af.get("total_s"))),
+            ("AF episodes", fmt(af.get("episodes"))),
+            ("AF total time", fmt_duration(af.get("total_s"))),
             (
                 "AF/flutter burden (% of analysable time)",
                 fmt_unit(af.get("burden_pct"), "burden_pct"),
@@ -574,6 +600,23 @@ def af_table(ctx: Any) -> str:
     )
 
 
+#: How the pause kinds of the result are written.
+PAUSE_KINDS = {
+    "sinus_arrest": "sinus arrest",
+    "sa_block": "SA block",
+    "post_ectopic": "post-ectopic",
+    "af": "during AF/flutter",
+    "other": "other",
+}
+
+
+def pause_kind(kind: Any) -> str:
+    """``"sa_block"`` -> ``"SA block"`` (unknown kinds with spaces for underscores)."""
+    if not kind:
+        return DASH
+    return PAUSE_KINDS.get(str(kind), str(kind).replace("_", " "))
+
+
 def pauses_table(ctx: Any) -> str:
     """Pause summary and the pauses (longest first when cut)."""
     r = ctx.result
@@ -581,9 +624,7 @@ def pauses_table(ctx: Any) -> str:
     if p is None:
         return _wrap(not_analysed("Pauses"))
     clock = Clock.from_result(r)
-    kinds = ", ".join(
-        f"{k.replace('_', ' ')} {fmt(v)}" for k, v in (p.get("by_kind") or {}).items()
-    )
+    kinds = ", ".join(f"{pause_kind(k)} {fmt(v)}" for k, v in (p.get("by_kind") or {}).items())
     summary = kv_table(
         [
             ("Threshold", f"{fmt(p.get('threshold_s'), 'pause_s')} s"),
@@ -607,7 +648,7 @@ def pauses_table(ctx: Any) -> str:
         [
             clock(e["start_s"]),
             fmt((e.get("detail") or {}).get("rr_s", e.get("duration_s")), "pause_s"),
-            str((e.get("detail") or {}).get("kind", "")).replace("_", " ") or DASH,
+            pause_kind((e.get("detail") or {}).get("kind")),
         ]
         for e in evs
     ]
@@ -625,9 +666,10 @@ def rate_episodes_table(ctx: Any) -> str:
     evs = _events(r, "brady", "tachy")
     thr = (
         (
-            f"Bradycardia: heart rate below {fmt(rate.get('brady_bpm'), 'bpm')} bpm, tachycardia: "
-            f"above {fmt(rate.get('tachy_bpm'), 'bpm')} bpm, for at least "
-            f"{fmt(rate.get('brady_min_duration_s'), 'min_duration_s')} s."
+            f"Bradycardia: heart rate below {fmt(rate.get('brady_bpm'), 'bpm')} bpm for at least "
+            f"{fmt(rate.get('brady_min_duration_s'), digits=0)} s; tachycardia: above "
+            f"{fmt(rate.get('tachy_bpm'), 'bpm')} bpm for at least "
+            f"{fmt(rate.get('tachy_min_duration_s'), digits=0)} s."
         )
         if rate
         else ""
@@ -672,13 +714,14 @@ def hrv_tables(ctx: Any) -> str:
     def u(key, unit_key=None):
         return fmt_unit(h.get(key), unit_key or key)
 
+    warn = "" if hrv_reliable(h) else note(hrv_warning(h))
     time_rows = [
         (
             "NN intervals",
             f"{fmt(h.get('n_nn'))} ({fmt_unit(h.get('nn_coverage_pct'), 'pct')} of beats)",
         ),
         ("Mean NN", u("mean_nn_ms")),
-        ("Mean heart rate", u("mean_hr_bpm")),
+        ("Mean heart rate of NN", u("mean_hr_bpm")),
         ("SDNN", u("sdnn_ms")),
         ("SDANN", u("sdann_ms")),
         ("SDNN index", u("sdnn_index_ms")),
@@ -727,13 +770,25 @@ def hrv_tables(ctx: Any) -> str:
         + heading("Nonlinear and turbulence", level=3)
         + kv_table(nonlin, columns=2)
     )
-    parts = [f'<div class="hl-cols"><div>{left}</div><div>{right}</div></div>']
-    periods = [p for p in (h.get("day"), h.get("night")) if p]
+    parts = [warn, f'<div class="hl-cols"><div>{left}</div><div>{right}</div></div>']
+    periods, absent = [], []
+    clock = Clock.from_result(r)
+    day_night = [p for p in (h.get("day"), h.get("night")) if p]
+    no_clock = bool(day_night) and not clock.wall
+    if no_clock:  # clock hours mean nothing without the start time
+        day_night = []
+    for p in day_night:
+        if p.get("n_nn"):
+            periods.append(p)
+        else:
+            absent.append(
+                f"{str(p.get('label', '')).capitalize()} ({p.get('start')}–{p.get('end')})"
+            )
     period_rows = []
     for p in periods + list(h.get("hourly") or []):
         if p.get("label") == "hour":
             offset = p.get("offset_s")
-            label = Clock.from_result(r)(offset, seconds=False) if offset is not None else DASH
+            label = clock(offset, seconds=False) if offset is not None else DASH
         else:
             label = f"{str(p.get('label', '')).capitalize()} ({p.get('start')}–{p.get('end')})"
         period_rows.append(
@@ -768,6 +823,33 @@ def hrv_tables(ctx: Any) -> str:
                 numeric=[False] + [True] * 8,
             )
         )
+    if absent:
+        parts.append(
+            note(f"{' and '.join(absent)}: not covered by the recording (no NN intervals).")
+        )
+    if no_clock:
+        parts.append(note(NO_START_NOTE))
+    rows_all = periods + list(h.get("hourly") or [])
+    segment_gaps = h.get("n_nn") and (
+        any(h.get(k) is None for k in ("sdann_ms", "sdnn_index_ms"))
+        or st.get("lf_ms2") is None
+        or any(p.get("n_nn") and p.get("lf_ms2") is None for p in rows_all)
+    )
+    if segment_gaps:
+        hp = (r.get("params") or {}).get("hrv") or {}
+        seg_s, min_cov = seg or hp.get("segment_s") or 300.0, hp.get("segment_min_coverage_pct")
+        parts.append(
+            note(
+                f"Values from {fmt(seg_s / 60.0, digits=0)}-min segments (SDANN, SDNN index, the "
+                f"segment mean and hourly LF, HF and LF/HF) are given as {DASH} where no segment "
+                + (
+                    f"had at least {fmt(min_cov, digits=0)}% "
+                    if min_cov is not None
+                    else "had enough "
+                )
+                + "of its time in NN intervals (ectopy, AF, noise) or the recording is too short."
+            )
+        )
     return _wrap(*parts)
 
 
@@ -795,7 +877,7 @@ def st_tables(ctx: Any) -> str:
         )
     parts = [
         note(
-            f"ST level at J + {fmt(st.get('offset_ms'), 'offset_ms')} ms against the PR level "
+            f"ST level at J + {fmt(st.get('offset_ms'), digits=0)} ms against the PR level "
             f"of {fmt(st.get('window_s'), digits=0)} s median beats "
             f"({fmt(st.get('n_windows'))} windows)."
         ),
@@ -851,7 +933,7 @@ def qt_table(ctx: Any) -> str:
         ("Max QTc Bazett", fmt_unit(qt.get("max_qtc_bazett_ms"), "max_qtc_bazett_ms")),
         ("Mean QTc Fridericia", fmt_unit(qt.get("mean_qtc_fridericia_ms"), "mean_qtc_ms")),
         ("Max QTc Fridericia", fmt_unit(qt.get("max_qtc_fridericia_ms"), "max_qtc_ms")),
-        (f"Max QTc ({qt.get('formula') or 'bazett'}) at", clock(qt.get("max_qtc_time_s"))),
+        (f"Max QTc ({qtc_formula(qt)}) at", clock(qt.get("max_qtc_time_s"))),
         ("Measured windows", fmt(qt.get("measured_windows"))),
     ]
     return _wrap(kv_table(pairs, columns=2))
@@ -880,6 +962,11 @@ def _param_value(v: Any) -> str:
     return fmt(v)
 
 
+def _breakable(name: str) -> str:
+    """A dotted parameter name (escaped) that may wrap after its dots and underscores."""
+    return esc(name).replace(".", ".<wbr>").replace("_", "_<wbr>")
+
+
 def params_table(ctx: Any) -> str:
     """The holterlab version, the inputs and every analysis parameter used."""
     r = ctx.result
@@ -905,7 +992,13 @@ def params_table(ctx: Any) -> str:
         chunk = items[i * third : (i + 1) * third]
         cols.append(
             "<div>"
-            + table(None, [[k, _param_value(v)] for k, v in chunk], numeric=[False, True])
+            + table(
+                None,
+                [[_breakable(k), esc(_param_value(v))] for k, v in chunk],
+                numeric=[False, True],
+                css_class="hl-params",
+                raw=True,
+            )
             + "</div>"
         )
     return _wrap(

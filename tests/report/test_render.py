@@ -13,7 +13,7 @@ from holterlab.report import render_report
 from holterlab.report.formatting import Clock, fmt, fmt_unit
 from holterlab.report.render import default_template
 from holterlab.report.strips import key_strips
-from tests.report.helpers import pdf_pages, pdf_text
+from tests.report.helpers import layout_problems, pdf_pages, pdf_text, pdf_words
 
 PATIENT = {"id": "P-0042", "name": "Test Patient", "age": 61, "sex": "F"}
 
@@ -34,9 +34,10 @@ def a4(synth_rec, synth_result, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def letter_result_only(synth_result, tmp_path_factory):
-    """(b) a result JSON alone, with HRV/ST/QT not analysed, on Letter paper."""
+    """(b) a result JSON alone, with HRV/ST/QT not analysed and no start time, on Letter."""
     out = tmp_path_factory.mktemp("render-letter")
     r = dict(synth_result[1], hrv=None, st=None, qt=None)
+    r["recording"] = dict(r["recording"], start_time=None)
     r["events"] = [e for e in r["events"] if not e["type"].startswith("st_")]
     path = out / "partial.result.json"
     path.write_text(json.dumps(r))
@@ -87,7 +88,7 @@ def test_printed_numbers_equal_the_result(a4):
         f"Total beats {fmt(r['beats']['total'])}",
         f"Ventricular beats (V) {fmt(v['total'])} ({fmt_unit(v['burden_pct'], 'burden_pct')})",
         f"Supraventricular beats (S) {fmt(s['total'])} ({fmt_unit(s['burden_pct'], 'burden_pct')})",
-        f"V couplets, runs {fmt(v['couplets'])} couplet",
+        f"V couplets, triplets, runs {fmt(v['couplets'])}, {fmt(v['triplets'])}, {fmt(v['runs'])}",
         f"{fmt(p['count'])} (longest {fmt(p['longest_s'], 'pause_s')} s)",
         f"AF/flutter burden {fmt_unit(af['burden_pct'], 'burden_pct')} "
         f"({fmt(af['episodes'])} AF, {fmt(af['afl_episodes'])} flutter episodes)",
@@ -152,6 +153,30 @@ def test_result_alone_on_letter_has_no_strips_and_not_analysed(letter_result_onl
     assert "No ECG strips" in text
     assert "Heart-rate variability: not analysed" in text
     assert "ST segment: not analysed" in text and "QT interval: not analysed" in text
+
+
+def test_recording_without_start_time_has_elapsed_times_and_no_day_night(
+    letter_result_only, synth_result
+):
+    _pdf, text = letter_result_only
+    r = synth_result[1]
+    clock = Clock(None)
+    hr_max = r["heart_rate"]["max"]
+    assert "Start unknown" in text
+    assert f"Heart rate max {fmt_unit(hr_max['bpm'], 'bpm')} at {clock(hr_max['time_s'])}" in text
+    assert "Day (" not in text and "Night (" not in text
+    assert "start time is not known" in text
+
+
+def test_no_text_overlaps_or_runs_into_the_margins(a4, letter_result_only):
+    """Long cells (parameter names, day/night labels, elapsed times) stay in their columns:
+    JupyterLab's fixed table layout let them run into their neighbours."""
+    for pdf in (a4[0], letter_result_only[0]):
+        assert layout_problems(pdf) == []
+    # and tables span the page: the last header of the ST table ends at the right margin
+    width, _h, words = next(p for p in pdf_words(a4[0]) if any(w[4] == "(mV)" for w in p[2]))
+    right = max(w[2] for w in words if w[4] == "(mV)")
+    assert right > width - 12 / 25.4 * 72 - 12
 
 
 def test_failing_cell_gives_report_error_and_no_pdf(synth_result, tmp_path):
