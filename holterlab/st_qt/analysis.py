@@ -106,7 +106,10 @@ class STQTResult:
 
         qtc_b, qtc_f = self.qtc_bazett_ms, self.qtc_fridericia_ms
         headline = qtc_b if self.params.qtc_formula == "bazett" else qtc_f
-        k_max = int(np.nanargmax(headline)) if ok.any() else None
+        # maxima of a QTc sustained over several windows, not one window's outlier
+        sus_b, sus_f = sustained(qtc_b), sustained(qtc_f)
+        sus = sus_b if self.params.qtc_formula == "bazett" else sus_f
+        k_max = int(np.nanargmax(sus)) if np.isfinite(sus).any() else None
         st = {
             "offset_ms": self.params.st_offset_ms,
             "window_s": self.params.window_s,
@@ -118,11 +121,11 @@ class STQTResult:
             "formula": self.params.qtc_formula,
             "mean_qt_ms": stat(qt, np.mean),
             "mean_qtc_bazett_ms": stat(qtc_b, np.mean),
-            "max_qtc_bazett_ms": stat(qtc_b, np.max),
+            "max_qtc_bazett_ms": stat(sus_b, np.max),
             "mean_qtc_fridericia_ms": stat(qtc_f, np.mean),
-            "max_qtc_fridericia_ms": stat(qtc_f, np.max),
+            "max_qtc_fridericia_ms": stat(sus_f, np.max),
             "mean_qtc_ms": stat(headline, np.mean),
-            "max_qtc_ms": stat(headline, np.max),
+            "max_qtc_ms": stat(sus, np.max),
             "max_qtc_time_s": None if k_max is None else float(self.time_s[k_max]),
             "mean_qrs_ms": stat(self.qrs_ms, np.mean),
             "measured_windows": int(ok.sum()),
@@ -144,6 +147,29 @@ class STQTResult:
         return {"st": st, "qt": qtd}
 
 
+#: Consecutive median-beat windows over which a maximum QTc must hold (2.5 min at 30 s).
+SUSTAINED_WINDOWS = 5
+
+
+def sustained(values: np.ndarray, k: int = SUSTAINED_WINDOWS) -> np.ndarray:
+    """Running median of ``k`` consecutive windows (NaN-aware; NaN where fewer than
+    ``min(3, finite values)`` of them are finite): the level a trend holds for ``k``
+    windows. The maximum QTc is taken from it, so one window with a mismeasured T end or an
+    RR outlier does not make the record's maximum."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.size == 0:
+        return v.copy()
+    need = max(1, min(3, int(np.isfinite(v).sum())))
+    half = k // 2
+    padded = np.pad(v, half, constant_values=np.nan)
+    win = np.lib.stride_tricks.sliding_window_view(padded, k)
+    enough = np.isfinite(win).sum(axis=1) >= need
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(win, axis=1)
+    return np.where(enough & np.isfinite(v), med, np.nan)
+
+
 def st_episodes(
     time_s: np.ndarray,
     st_mv: np.ndarray,
@@ -153,6 +179,7 @@ def st_episodes(
     threshold_mv: float = 0.1,
     min_s: float = 60.0,
     gap_s: float = 60.0,
+    duration_s: float | None = None,
 ) -> list[Event]:
     """ST episodes by the 1 mm / 1 minute rule, per lead.
 
@@ -161,8 +188,8 @@ def st_episodes(
     closer than ``gap_s`` are merged. Each window's level stands for its centre, so an
     episode starts and ends where the level crosses the threshold, interpolated linearly
     between the centres of the windows either side (at the window edge when the neighbour
-    is missing); an episode lasting at least ``min_s`` is reported with its extreme value
-    and time.
+    is missing; never past ``duration_s``); an episode lasting at least ``min_s`` is reported
+    with its extreme value and time.
     """
     events: list[Event] = []
     if time_s.size == 0:
@@ -184,10 +211,12 @@ def st_episodes(
             for a, b in runs:
                 start = _crossing(time_s, val, a, a - 1, window_s, threshold_mv)
                 end = _crossing(time_s, val, b, b + 1, window_s, threshold_mv)
+                if duration_s is not None:  # the last window may run past the recording
+                    end = min(end, float(duration_s))
                 if end - start < min_s:
                     continue
-                seg = st_mv[a : b + 1, li]
-                k = int(np.argmin(seg) if sign < 0 else np.argmax(seg))
+                seg = st_mv[a : b + 1, li]  # NaN where the lead was off inside the run
+                k = int(np.nanargmin(seg) if sign < 0 else np.nanargmax(seg))
                 events.append(
                     Event(
                         kind,
@@ -279,6 +308,7 @@ def _finish(
     leads: list[str],
     params: STQTParams,
     quality: Any = None,
+    duration_s: float | None = None,
 ) -> STQTResult:
     if parts:
         time_s = np.concatenate([p[0].window_start_s for p in parts])
@@ -309,6 +339,7 @@ def _finish(
         threshold_mv=params.episode_threshold_mv,
         min_s=params.episode_min_s,
         gap_s=params.episode_gap_s,
+        duration_s=duration_s,
     )
     return STQTResult(leads, time_s, st, qt, rr, nb, qrs, params, episodes)
 
@@ -337,7 +368,8 @@ def analyze_st_qt(
         min_beats=params.min_beats,
         lowpass_hz=params.lowpass_hz,
     )
-    return _finish([(mb, _measure(mb, params))], leads, params, quality)
+    duration = x.shape[1] / float(fs)
+    return _finish([(mb, _measure(mb, params))], leads, params, quality, duration)
 
 
 def st_qt_recording(
@@ -392,4 +424,5 @@ def st_qt_recording(
         parts.append((mb, _measure(mb, params)))
         if progress is not None:
             progress(w1 / total_windows)
-    return _finish(parts, list(recording.leads), params, quality)
+    duration = recording.n_samples / float(fs)
+    return _finish(parts, list(recording.leads), params, quality, duration)

@@ -238,3 +238,32 @@ def test_st_offset_moves_the_measurement_point_along_a_sloping_st(slope_mv_s):
         levels.append(float(np.nanmedian(res.st_mv[:, 0])))
     steps = np.diff(levels)
     np.testing.assert_allclose(steps, slope_mv_s * 0.020, rtol=0.3)
+
+
+def test_maximum_qtc_is_sustained_not_one_window():
+    """One window with a mismeasured T end does not make the record's maximum QTc; a QTc
+    held for several windows does."""
+    from holterlab.st_qt.analysis import sustained
+
+    qtc = np.full(40, 420.0)
+    qtc[10] = 530.0  # one 30-s window
+    qtc[25:31] = 505.0  # three minutes
+    qtc[33] = np.nan
+    s = sustained(qtc)
+    assert np.nanmax(s) == 505.0 and int(np.nanargmax(s)) in range(25, 31)
+    assert np.isnan(s[33]) and s[10] == 420.0
+    assert np.isnan(sustained(np.full(4, np.nan))).all()
+    assert sustained(np.array([450.0]))[0] == 450.0  # a short record keeps its one value
+
+
+def test_st_episode_over_a_lead_off_gap_and_past_the_end():
+    """A run of deviated windows with a lead-off (NaN) window inside keeps a real extreme;
+    an episode reaching the last window ends at the end of the recording."""
+    t = np.arange(0.0, 600.0, 30.0)
+    st = np.zeros((t.size, 1), dtype=np.float32)
+    st[8:, 0] = -0.2
+    st[10, 0] = np.nan
+    st[14, 0] = -0.35
+    (ev,) = st_episodes(t, st, ["II"], window_s=30.0, duration_s=590.0)
+    assert ev.detail["extreme_mv"] == -0.35 and ev.detail["extreme_time_s"] == 420.0
+    assert ev.end_s == 590.0
