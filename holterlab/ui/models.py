@@ -301,6 +301,21 @@ def _nearest_distance(samples: np.ndarray, query: np.ndarray) -> np.ndarray:
     return np.minimum(np.abs(query - left), np.abs(right - query)).astype(np.float64)
 
 
+def _check_result_fits(result: HolterResult, samples: np.ndarray, recording: Any) -> None:
+    """Refuse a result whose beats lie past the end of ``recording`` (the result of another
+    recording): its beats, counts and events would be shown as if they were this one's."""
+    if samples.size == 0 or samples[-1] < recording.n_samples + recording.fs:  # 1 s of slack
+        return
+    section = result.recording or {}
+    name = section.get("name") or "another recording"
+    length = section.get("duration_s") or samples[-1] / recording.fs
+    raise ParameterError(
+        f"this result is of {name} ({float(length) / 3600:.2f} h): its beats run to "
+        f"{samples[-1] / recording.fs / 3600:.2f} h, past the end of {recording.name} "
+        f"({recording.duration / 3600:.2f} h); load the result of this recording or analyse it"
+    )
+
+
 def _annotations_of_result(result: HolterResult) -> Annotations:
     if result.beat_samples is None or result.fs is None:
         raise ParameterError(
@@ -472,18 +487,20 @@ class WorkbenchModel(param.Parameterized):
 
         Builds (or loads from the cache) its overview pyramid - in the background when
         ``background=True`` - and loads ``result_path``, or the ``NAME.result.json`` lying
-        beside the recording, if any.
+        beside the recording, if any. A recording that cannot be read raises and leaves the
+        open one as it was.
         """
         from holterlab.io import read
         from holterlab.recording import Recording
 
         self.error = ""
-        self.close()
         t0 = time.perf_counter()
         if isinstance(path, Recording):
             rec = path
         else:
             rec = read(path, **read_options)
+        # only now: a file that cannot be read leaves the open recording as it was
+        self.close()
         self.recording = rec
         self.path = "" if rec.path is None else str(rec.path)
         self.duration_s = rec.duration
@@ -532,14 +549,21 @@ class WorkbenchModel(param.Parameterized):
         if isinstance(source, HolterResult):
             result = source
         else:
-            result = HolterResult.from_json(source)
-            self.result_path = str(source) if len(str(source)) < 4096 else ""
+            try:
+                result = HolterResult.from_json(source)
+            except HolterlabError as exc:  # say which file (the recording's box is beside)
+                where = str(source)
+                if len(where) < 4096 and os.path.isfile(where) and where not in str(exc):
+                    raise type(exc)(f"{where}: {exc}") from None
+                raise
         if result.beat_samples is None:
             raise ParameterError(
                 "the result holds no beat list; save it with beats (include_beats=True) "
                 "or analyse the recording here"
             )
         self.set_result(result)
+        if not isinstance(source, HolterResult):  # only once it is the current result
+            self.result_path = str(source) if len(str(source)) < 4096 else ""
 
     def result_from_annotations(self) -> None:
         """Use the recording's own beat annotations (e.g. WFDB .atr) as the result."""
@@ -568,6 +592,7 @@ class WorkbenchModel(param.Parameterized):
             samples = np.round(samples * (rec.fs / fs)).astype(np.int64)
         order = np.argsort(samples, kind="stable")
         samples = samples[order]
+        _check_result_fits(result, samples, rec)
         base = np.asarray(result.beat_labels, dtype="<U1")[order]
         self.base_result = result
         self.samples = samples

@@ -3,9 +3,10 @@
 Every stage of :class:`~holterlab.params.analysis.AnalysisParams` (``quality``,
 ``detection``, ``classification``, ``rhythm.rate``, ``rhythm.pause``, ..., ``hrv``,
 ``st_qt``, and the top-level ``analysis`` options) becomes one ``param.Parameterized`` object
-whose parameters carry the field's default, unit (in the label), range (bounds), choices and
-description (doc), so any ``param`` front end (``pn.Param``) builds its widgets. Nothing here
-imports Panel.
+whose parameters carry the field's default, unit (in the label), range (soft bounds),
+choices and description (doc), so any ``param`` front end (``pn.Param``) builds its widgets.
+Values out of range, or missing (None), are accepted and reported in
+:attr:`ParamsModel.error` with the field's range and unit. Nothing here imports Panel.
 """
 
 from __future__ import annotations
@@ -40,10 +41,16 @@ def _parameter(row: dict[str, Any]) -> param.Parameter:
         return param.Selector(default=default, objects=list(choices), doc=doc, label=label)
     if isinstance(default, bool):
         return param.Boolean(default=default, doc=doc, label=label)
+    # the range is soft: a value out of range (or None, an emptied input box) is accepted
+    # and reported by ParamsModel.error, as a front end cannot refuse what is typed
     if isinstance(default, int):
-        return param.Integer(default=default, bounds=(lo, hi), doc=doc, label=label)
+        return param.Integer(
+            default=default, softbounds=(lo, hi), allow_None=True, doc=doc, label=label
+        )
     if isinstance(default, float):
-        return param.Number(default=default, bounds=(lo, hi), doc=doc, label=label)
+        return param.Number(
+            default=default, softbounds=(lo, hi), allow_None=True, doc=doc, label=label
+        )
     if isinstance(default, str):
         return param.String(default=default, doc=doc, label=label)
     if isinstance(default, (tuple, list)):

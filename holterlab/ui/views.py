@@ -136,8 +136,10 @@ class OpenView(pn.viewable.Viewer):
         _guard(self.model, self.model.open, path, result or None)
 
     def _paths(self, *events: Any) -> None:
-        self.path_input.value = self.model.path
-        self.result_input.value = self.model.result_path
+        # value_input too: it is what Open reads, and a value set here does not change it
+        m = self.model
+        self.path_input.param.update(value=m.path, value_input=m.path)
+        self.result_input.param.update(value=m.result_path, value_input=m.result_path)
 
     def _progress(self, *events: Any) -> None:
         m = self.model
@@ -341,9 +343,9 @@ class DetailView(pn.viewable.Viewer):
         self.model = model
         self.width = width
         m = model
-        self.pane = pn.pane.HoloViews(
-            None, width=width + 80, css_classes=["hl-detail"], linked_axes=False
-        )
+        # no pane width: the plot sizes itself (frame size on paper scale); a width alone
+        # made a fixed-size figure without a height (a Bokeh W-1005 warning every session)
+        self.pane = pn.pane.HoloViews(None, css_classes=["hl-detail"], linked_axes=False)
         self._build()
         m.param.watch(self._build, ["recording_version", "detail_seconds"])
         self.keys = KeyCatcher()
@@ -405,9 +407,7 @@ class DetailView(pn.viewable.Viewer):
 
         m = self.model
         if m.recording is None:
-            self.pane.object = hv.Curve([]).opts(
-                frame_width=self.width, frame_height=120, toolbar=None
-            )
+            self.pane.object = hv.Curve([]).opts(width=self.width, height=120, toolbar=None)
             return
         first = self._data(m.detail_start, m.selected_beat)
 
@@ -415,9 +415,14 @@ class DetailView(pn.viewable.Viewer):
             return detail_elements(self._data(detail_start, selected_beat))
 
         stream = hv.streams.Params(m, ["detail_start", "selected_beat", "labels_version"])
-        self.dmap = hv.DynamicMap(render, streams=[stream]).opts(*detail_options(first))
-        tap = hv.streams.SingleTap(source=self.dmap)
-        tap.add_subscriber(lambda x=None, y=None: x is not None and m.select_beat_at(x))
+        content = hv.DynamicMap(render, streams=[stream])
+        # HoloViews attaches a tap stream to the plot of an element, never to that of a
+        # DynamicMap returning an overlay (the click on a beat went nowhere): an empty
+        # layer of its own is the click target
+        target = hv.DynamicMap(lambda: hv.VLines([], kdims=["time"]))
+        self.dmap = (content * target).opts(*detail_options(first))
+        self.tap = hv.streams.SingleTap(source=target)
+        self.tap.add_subscriber(lambda x=None, y=None: x is not None and m.select_beat_at(x))
         self.pane.object = self.dmap
 
     def _key(self, event: Any) -> None:
@@ -438,10 +443,11 @@ class DetailView(pn.viewable.Viewer):
             self.info.object = "<i>click a beat to select it</i>"
             return
         rr = "-" if info["rr_ms"] is None else f"{info['rr_ms']:.0f} ms"
+        label = LABEL_NAMES.get(info["label"], info["label"])  # "artefact", not "|"
+        analysis = LABEL_NAMES.get(info["analysis_label"], info["analysis_label"])
         self.info.object = (
             f"beat {info['index']} at {format_clock(info['time_s'], start, decimals=2)}: "
-            f'<b id="hl-selected-label">{info["label"]}</b> (analysis {info["analysis_label"]}),'
-            f" RR {rr}"
+            f'<b id="hl-selected-label">{label}</b> (analysis {analysis}), RR {rr}'
         )
 
     def __panel__(self) -> Any:
@@ -465,8 +471,12 @@ class EventsView(pn.viewable.Viewer):
     def __init__(self, model: WorkbenchModel, **params: Any) -> None:
         super().__init__(**params)
         import pandas as pd
+        from bokeh.models import NumberFormatter
 
         self.model = model
+        # fixed number formats: chosen from the first (empty) table they were text, so an
+        # event without a rate showed "NaN" and beat counts of a loaded result "82.0"
+        number = {"nan_format": "-", "null_format": "-", "text_align": "right"}
         self.table = pn.widgets.Tabulator(
             pd.DataFrame(columns=["type", "start", "duration_s", "rate_bpm", "beats", "lead"]),
             selectable=1,
@@ -477,7 +487,13 @@ class EventsView(pn.viewable.Viewer):
             hidden_columns=["start_s"],
             pagination=None,
             css_classes=["hl-events"],
+            formatters={
+                "duration_s": NumberFormatter(format="0.0", **number),
+                "rate_bpm": NumberFormatter(format="0", **number),
+                "beats": NumberFormatter(format="0", **number),
+            },
         )
+        self.note = pn.pane.Markdown("", css_classes=["hl-events-note"])
         self.table.param.watch(self._selected, "selection")
         self.table.on_click(self._clicked)
         model.param.watch(self._update, ["result_version", "summary_version"])
@@ -486,9 +502,23 @@ class EventsView(pn.viewable.Viewer):
     def _update(self, *events: Any) -> None:
         import pandas as pd
 
-        rows = self.model.event_rows()
+        m = self.model
+        rows = m.event_rows()
         columns = ["type", "start", "duration_s", "rate_bpm", "beats", "lead", "start_s"]
-        self.table.value = pd.DataFrame(rows, columns=columns)
+        frame = pd.DataFrame(rows, columns=columns)
+        for col in ("duration_s", "rate_bpm", "beats", "start_s"):
+            frame[col] = pd.to_numeric(frame[col]).astype("float64")
+        self.table.value = frame
+        if m.recording is None:
+            note = "*No events: open a recording first.*"
+        elif m.result is None:
+            note = "*No events: no result loaded. Analyse the recording or load its result JSON.*"
+        elif not rows:
+            note = "*The result has no events.*"
+        else:
+            note = ""
+        self.note.object = note
+        self.note.visible = bool(note)
 
     def _selected(self, event: Any) -> None:
         if event.new:
@@ -499,7 +529,7 @@ class EventsView(pn.viewable.Viewer):
             _guard(self.model, self.model.jump_to_event, int(event.row))
 
     def __panel__(self) -> Any:
-        return self.table
+        return pn.Column(self.note, self.table, sizing_mode="stretch_width")
 
 
 # ============================================================================ families
@@ -626,16 +656,25 @@ class ParamsView(pn.viewable.Viewer):
 
     @staticmethod
     def _editor(obj: param.Parameterized) -> pn.Param:
+        # Number boxes without start/end: the browser silently drops a typed value out of
+        # range (the box shows it, the analysis does not use it); sent through, it is
+        # reported by the parameters model. The range is in the tooltip instead.
         widgets: dict[str, Any] = {}
         for name, p in obj.param.objects("existing").items():
-            if name == "name":
+            if name == "name" or not isinstance(p, param.Number):
                 continue
-            if isinstance(p, param.Integer):
-                lo, hi = p.bounds or (None, None)
-                widgets[name] = {"type": pn.widgets.IntInput, "start": lo, "end": hi}
-            elif isinstance(p, param.Number):
-                lo, hi = p.bounds or (None, None)
-                widgets[name] = {"type": pn.widgets.FloatInput, "start": lo, "end": hi}
+            kind = pn.widgets.IntInput if isinstance(p, param.Integer) else pn.widgets.FloatInput
+            lo, hi = p.softbounds or (None, None)
+            span = {
+                (False, False): f"from {lo} to {hi}",
+                (False, True): f"at least {lo}",
+                (True, False): f"at most {hi}",
+                (True, True): "",
+            }[(lo is None, hi is None)]
+            doc = (p.doc or "").strip()
+            if span:
+                doc = f"{doc} (valid: {span})" if doc else f"valid: {span}"
+            widgets[name] = {"type": kind, "start": None, "end": None, "description": doc}
         return pn.Param(obj, widgets=widgets, show_name=False, sizing_mode="stretch_width")
 
     def __panel__(self) -> Any:
@@ -657,6 +696,11 @@ class ComparisonView(pn.viewable.Viewer):
     """Compare with reference annotations (or a remote result): EC57 table, confusion matrix
     and a navigable list of disagreements."""
 
+    HINT = (
+        "No comparison yet: with a result loaded or analysed, press Compare "
+        "(an empty reference compares with the recording's own annotations)."
+    )
+
     def __init__(self, model: WorkbenchModel, **params: Any) -> None:
         super().__init__(**params)
         import pandas as pd
@@ -671,10 +715,13 @@ class ComparisonView(pn.viewable.Viewer):
         self.learning = pn.widgets.FloatInput.from_param(cm.param.learning_s, width=150)
         self.button = pn.widgets.Button(label="Compare", color="primary", width=100)
         self.button.on_click(lambda e: _guard(model, model.compare))
-        self.status = pn.pane.Str("")
-        self.stats = pn.pane.DataFrame(None, index=False, width=220)
-        self.matrix = pn.pane.DataFrame(None, width=320)
-        self.episodes = pn.pane.DataFrame(None, index=False, sizing_mode="stretch_width")
+        self.status = pn.pane.Str(self.HINT)
+        # statistics without beats to score (no S beats in the reference) are None: "-"
+        self.stats = pn.pane.DataFrame(None, index=False, width=220, na_rep="-")
+        self.matrix = pn.pane.DataFrame(None, width=320, na_rep="-")
+        self.episodes = pn.pane.DataFrame(
+            None, index=False, sizing_mode="stretch_width", na_rep="-"
+        )
         self.table = pn.widgets.Tabulator(
             pd.DataFrame(columns=["time", "kind", "reference", "test", "event"]),
             disabled=True,
@@ -691,7 +738,7 @@ class ComparisonView(pn.viewable.Viewer):
 
     def _update(self, *events: Any) -> None:
         cm = self.model.comparison
-        self.status.object = cm.status
+        self.status.object = cm.status or self.HINT
         self.stats.object = cm.ec57_table()
         self.matrix.object = cm.matrix()
         episodes = cm.episode_table()

@@ -39,6 +39,9 @@ CLASS_COLORS: dict[str, str] = {
 }
 #: Pixel height aimed at for one lead's band.
 LEAD_PX = 150.0
+#: RR values are written only between beats at least this many pixels apart (a number
+#: of 3-4 digits needs about that much; closer, they overprint each other).
+RR_LABEL_PX = 30.0
 
 
 def detail_layout(seconds: float, n_leads: int, width: int) -> tuple[float, float, int]:
@@ -205,7 +208,11 @@ def detail_elements(data: DetailData) -> Any:
     )
     finite = np.isfinite(data.rr_ms)
     # RR values sit between their two beats; leave out those whose midpoint is off screen
+    # and those too narrow on screen to be read (long windows)
     finite &= data.beat_time - data.rr_ms / 2000.0 > x0 + 0.15
+    px_per_s = data.px_per_mm * MM_PER_S
+    with np.errstate(invalid="ignore"):
+        finite &= data.rr_ms / 1000.0 * px_per_s >= RR_LABEL_PX
     mid = data.beat_time[finite] - data.rr_ms[finite] / 2000.0
     text = hv.Labels(
         {
@@ -224,6 +231,12 @@ def detail_elements(data: DetailData) -> Any:
     return hv.Overlay([grid, leads, selected, markers, text])
 
 
+def _sized_by_its_frame(plot: Any, element: Any) -> None:
+    # HoloViews makes a frame-sized figure "fixed" with no width or height, which Bokeh's
+    # validation flags (W-1005) in every served session; the frame size alone sizes it
+    plot.state.sizing_mode = None
+
+
 def detail_options(data: DetailData, *, title: str = "") -> list[Any]:
     """Options of a detail plot (size on true paper scale, lead ticks, clock axis, styles)."""
     import holoviews as hv
@@ -232,8 +245,10 @@ def detail_options(data: DetailData, *, title: str = "") -> list[Any]:
     from holterlab.viz.axes import clock_formatter
 
     ensure_bokeh()
+    from bokeh.models import TapTool
+
     ticks = [(float(o), name) for o, name in zip(data.offsets, data.leads, strict=True)]
-    common = {"framewise": True, "padding": 0}
+    common = {"framewise": True, "padding": 0, "default_tools": []}
     return [
         hv.opts.Overlay(
             frame_width=data.width,
@@ -246,12 +261,19 @@ def detail_options(data: DetailData, *, title: str = "") -> list[Any]:
             ylabel="",
             xlabel="",
             bgcolor="#fffafa",
+            hooks=[_sized_by_its_frame],
         ),
-        hv.opts.Segments(color="color", line_width=1, **common),
+        # only a tap tool (on the grid, which spans the window), reporting clicks without
+        # selecting glyphs: HoloViews' default wheel zoom and pan (active, the toolbar
+        # hidden) stretched the paper scale and moved the plot away from the window, and
+        # without a tap tool a click on a beat never reached the stream that selects it
+        hv.opts.Segments(
+            color="color", line_width=1, tools=[TapTool(behavior="inspect")], **common
+        ),
         hv.opts.Path(color="#111111", line_width=1.2, **common),
-        hv.opts.VLines(color="#f59f00", line_width=3, alpha=0.6),
+        hv.opts.VLines(color="#f59f00", line_width=3, alpha=0.6, default_tools=[]),
         hv.opts.Points(
-            color="color", marker="inverted_triangle", size=11, line_color="white", **common
+            fill_color="color", marker="inverted_triangle", size=11, line_color="white", **common
         ),
         hv.opts.Labels(
             text_font_size="8pt", text_color="#343a40", text_baseline="bottom", **common

@@ -5,6 +5,7 @@ Each redraw reads the min/max envelope of the visible window from the
 it as plain one-pixel lines (``line_width=0``: no anti-aliasing, about 3x cheaper) into one
 band per lead. The image is an ``hv.RGB`` in a ``DynamicMap`` driven by the plot's x range and
 size, so pan and zoom re-render only the pixels on screen, whatever the recording length.
+Pan and zoom stay on the recording (from :data:`MIN_SPAN_S` to its whole length).
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ import numpy as np
 
 from holterlab.viz.pyramid import MinMaxPyramid
 
-__all__ = ["LEAD_COLORS", "render_overview", "overview_plot", "warm_up"]
+__all__ = ["LEAD_COLORS", "MIN_SPAN_S", "render_overview", "overview_plot", "warm_up"]
 
+#: Shortest window the overview zooms to (s): about a sample per pixel column; closer, the
+#: one-pixel lines break up and then the image empties (the detail view shows seconds).
+MIN_SPAN_S = 5.0
 #: Line colours of the leads (cycled).
 LEAD_COLORS = ["#1a1a2e", "#1c4e80", "#0b7285", "#5c3d99", "#2b8a3e", "#862e9c"]
 _warm = threading.Event()
@@ -150,6 +154,13 @@ def overview_plot(
         rgba = render_overview(pyramid, (x0, x1), w, h, leads=idx)
         return hv.RGB(rgba, bounds=(x0, 0, x1, n), kdims=["time", "lead"])
 
+    def keep_on_the_recording(plot, element):
+        # without limits the wheel zooms out to +-1e16 s or in to an empty image
+        x = plot.state.x_range
+        x.bounds = (0.0, duration)
+        x.min_interval = min(MIN_SPAN_S, duration)
+        x.max_interval = duration
+
     dmap = hv.DynamicMap(image, streams=[range_stream, size_stream])
     return dmap.opts(
         hv.opts.RGB(
@@ -165,5 +176,6 @@ def overview_plot(
             active_tools=["xwheel_zoom", "xpan"],
             default_tools=["reset"],
             framewise=False,
+            hooks=[keep_on_the_recording],
         )
     )

@@ -125,6 +125,16 @@ def page(server):
             page.set_default_timeout(TIMEOUT_MS)
             errors: list[str] = []
             page.on("pageerror", lambda exc: errors.append(str(exc)))
+            bokeh_warnings: list[str] = []  # e.g. a glyph mapped to a column it lacks
+            page.on(
+                "console",
+                lambda msg: (
+                    msg.type in ("warning", "error")
+                    and msg.text.startswith("[bokeh")
+                    and bokeh_warnings.append(msg.text)
+                ),
+            )
+            page.bokeh_warnings = bokeh_warnings  # type: ignore[attr-defined]
             page.goto(server["url"], timeout=90_000)
             page.locator(".hl-overview canvas").first.wait_for(state="attached", timeout=90_000)
             page.locator(".hl-detail canvas").first.wait_for(state="attached")
@@ -226,6 +236,38 @@ def test_keyboard_pages_the_detail_view(page):
         lambda: abs(_detail_start(page) - before - 10.0) < 1e-6 or before > 880,
         what="the detail view to page right",
     )
+
+
+# the detail figure's frame (left, top, width, height) in page pixels
+_DETAIL_FRAME_JS = """() => {
+  const found = [];
+  const walk = (v) => {
+    if (!v) return;
+    if (v.model && v.model.type === 'Figure' && v.model.frame_width) found.push(v);
+    for (const c of (v.child_views || [])) walk(c);
+  };
+  for (const v of Object.values(Bokeh.index)) walk(v);
+  const fig = found[0];  // the only figure with a fixed frame (paper scale)
+  const r = fig.el.getBoundingClientRect(), b = fig.frame.bbox;
+  return [r.left + b.left, r.top + b.top, b.width, b.height,
+          fig.model.x_range.start, fig.model.x_range.end];
+}"""
+
+
+def test_clicking_a_beat_selects_it(page, server):
+    """A click on a beat in the detail view selects it (the tap never reached the server)."""
+    from holterlab.result import HolterResult
+
+    result = HolterResult.from_json(server["sample"].result)
+    left, top, width, height, x0, x1 = page.evaluate(_DETAIL_FRAME_JS)
+    t = result.beat_samples / result.fs
+    beat = float(t[(t > x0 + 0.2 * (x1 - x0)) & (t < x1)][0])
+    page.mouse.click(left + (beat - x0) / (x1 - x0) * width, top + 0.5 * height)
+    page.locator("#hl-selected-label").wait_for()
+    info = page.locator(".hl-beat-info div").first.inner_text()
+    assert "RR" in info
+    _shot(page, "2b-beat-clicked")
+    assert not page.bokeh_warnings, page.bokeh_warnings
 
 
 def test_relabelling_a_beat_changes_the_counts(page):

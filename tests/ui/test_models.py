@@ -179,8 +179,8 @@ def test_params_model_covers_every_field():
     for prefix, row in leaves(AnalysisParams):
         stage = prefix[:-1] or "analysis"
         p = pm.stages[stage].param[row["name"]]
-        if row.get("min") is not None:
-            assert p.bounds[0] == row["min"]
+        if row.get("min") is not None:  # soft: out-of-range values are reported in .error
+            assert p.softbounds[0] == row["min"]
         if row.get("choices"):
             assert list(p.objects) == list(row["choices"])
         assert p.doc == (row.get("doc") or "")
@@ -345,3 +345,62 @@ def test_open_every_writable_format(tmp_path, monkeypatch, suffix):
     wb.load_result(analyze_beats(truth.annotations, duration_s=rec.duration))
     wb.relabel_beat("V", index=3)
     assert (tmp_path / "r1.edit.hlab").is_file()
+
+
+def test_a_file_that_cannot_be_opened_leaves_the_open_recording(wb, tmp_path):
+    """Opening a missing file or a non-recording used to close the open recording first:
+    the views went on showing it while every redraw failed on the closed one."""
+    from holterlab.errors import RecordingNotFoundError
+
+    path, samples, rec = wb.path, wb.samples.copy(), wb.recording
+    with pytest.raises(RecordingNotFoundError):
+        wb.open(tmp_path / "missing.aiecg")
+    (tmp_path / "notes.txt").write_text("not an ECG\n")
+    with pytest.raises(HolterlabError):
+        wb.open(tmp_path / "notes.txt")
+    assert wb.recording is rec and wb.path == path and wb.pyramid is not None
+    np.testing.assert_array_equal(wb.samples, samples)
+    assert wb.recording.get_samples(None, 0, 10).shape == (2, 10)  # still readable
+    wb.page(1)
+    assert wb.next_beat(1, "V") >= 0
+
+
+def test_the_result_of_another_recording_is_refused(sample):
+    """A 15-minute result loaded for a 3-minute recording was accepted silently: its beats,
+    counts and events were shown as the recording's own."""
+    from holterlab.recording import Recording
+
+    short = Recording.from_array(np.zeros((2, 250 * 180), np.float32), 250.0, ["II", "V5"])
+    wb = WorkbenchModel(background=False)
+    wb.open(short)
+    with pytest.raises(ParameterError, match="past the end"):
+        wb.load_result(sample.result)
+    assert wb.result is None and wb.counts == {} and wb.result_path == ""
+
+
+def test_a_bad_result_file_is_named_in_the_message(wb, tmp_path):
+    """ "result is not valid JSON" did not say which file (the recording's or the result's)."""
+    bad = tmp_path / "notes.json"
+    bad.write_text("not json")
+    with pytest.raises(HolterlabError, match=f"^{bad}: result is not valid JSON"):
+        wb.load_result(bad)
+    with pytest.raises(HolterlabError, match="no such result file"):
+        wb.load_result(tmp_path / "nope.json")
+
+
+def test_out_of_range_or_empty_parameters_are_reported_not_raised(wb):
+    """The browser's number boxes send what is typed: a value out of range, or None for an
+    emptied box, must come back as a message (``error``), not a ValueError from param."""
+    pm = wb.params
+    stage = pm.stages["rhythm.pause"]
+    events = len(wb.events)
+    stage.pause_s = 40.0
+    assert "rhythm.pause.pause_s must be at most 30.0 s" in pm.error
+    assert wb.status.startswith("invalid parameters:")
+    with pytest.raises(ParameterError):
+        pm.to_params()
+    stage.pause_s = None
+    assert "must be a number" in pm.error
+    stage.pause_s = 2.5
+    assert pm.error == "" and pm.to_params().rhythm.pause.pause_s == 2.5
+    assert len(wb.events) != events or wb.result.params["rhythm"]["pause"]["pause_s"] == 2.5

@@ -81,6 +81,25 @@ def test_detail_data_window_beats_and_rr(recording):
     assert d.offsets[0] == 0 and d.offsets[1] == -d.band_mv
 
 
+def test_rr_values_are_written_only_where_they_fit(recording):
+    """In a 60 s window (0.7 px per mm) the RR values of successive beats overprinted each
+    other into an unreadable band; they are left out where an RR is under 30 px wide."""
+    import holoviews as hv
+
+    from holterlab.viz.detail import detail_elements
+
+    beats = np.arange(0, recording.n_samples, 200, dtype=np.int64)  # RR 800 ms
+    labels = np.array(["N"] * beats.size)
+
+    def rr_texts(seconds: float) -> list[str]:
+        d = detail_data(recording, 0.0, seconds, width=1100, beat_samples=beats, beat_labels=labels)
+        text = next(e for e in detail_elements(d) if isinstance(e, hv.Labels))
+        return [t for t in text.dimension_values("text") if t.isdigit()]
+
+    assert len(rr_texts(10.0)) >= 11  # 110 px per RR: written
+    assert rr_texts(60.0) == []  # 18 px per RR: left out
+
+
 def test_detail_plot_renders_with_bokeh(recording):
     import holoviews as hv
 
@@ -98,6 +117,57 @@ def test_detail_plot_renders_with_bokeh(recording):
     fig = hv.render(overlay, backend="bokeh")
     assert fig.frame_width == 900 and fig.frame_height == d.height
     assert fig.x_range.start == pytest.approx(0.0) and fig.x_range.end == pytest.approx(10.0)
+
+
+def test_detail_plot_cannot_be_zoomed_off_paper_scale(recording):
+    """HoloViews' default tools (wheel zoom and pan active, the toolbar hidden) let a scroll
+    stretch the 25 mm/s x 10 mm/mV scale and a drag move the plot away from the window it
+    reports; only a tap tool that selects nothing (clicks select beats) is left."""
+    import holoviews as hv
+    from bokeh.models import TapTool
+
+    d = detail_data(recording, 0.0, 10.0, width=900)
+    fig = hv.render(detail_plot(d), backend="bokeh")
+    (tool,) = fig.toolbar.tools
+    assert isinstance(tool, TapTool) and tool.behavior == "inspect"
+
+
+def _fields_missing_from_the_data(fig) -> list[tuple[str, str, str]]:
+    """Glyph properties mapped to a column their data source does not have (BokehJS then
+    logs "attempted to retrieve property array for nonexistent field")."""
+    from bokeh.models import GlyphRenderer
+
+    out = []
+    for r in fig.select({"type": GlyphRenderer}):
+        for name, value in r.glyph.properties_with_values(include_defaults=False).items():
+            field = value.get("field") if isinstance(value, dict) else getattr(value, "field", None)
+            if field is not None and field not in r.data_source.data:
+                out.append((type(r.glyph).__name__, name, field))
+    return out
+
+
+def test_marker_colours_survive_an_update_to_one_class(recording):
+    """Beat markers coloured with ``color=`` mapped the hatch colour to the colour column
+    too; when an update held a single class, HoloViews sent a scalar colour and dropped the
+    column, leaving the hatch colour pointing at it (a browser console warning on every
+    redraw of a window of normal beats)."""
+    import holoviews as hv
+    from holoviews.streams import Stream
+
+    from holterlab.viz.detail import detail_elements, detail_options
+
+    beats = np.arange(100, recording.n_samples, 200, dtype=np.int64)
+    frames = [
+        detail_data(recording, 0.0, 10.0, width=800),  # opened, no result yet
+        detail_data(
+            recording, 0.0, 10.0, width=800, beat_samples=beats, beat_labels=np.array(["N"] * 750)
+        ),
+    ]
+    which = Stream.define("Which", k=0)()
+    dmap = hv.DynamicMap(lambda k: detail_elements(frames[k]), streams=[which])
+    plot = hv.renderer("bokeh").get_plot(dmap.opts(*detail_options(frames[0])))
+    which.event(k=1)
+    assert _fields_missing_from_the_data(plot.state) == []
 
 
 # --------------------------------------------------------------------------- overview
@@ -141,6 +211,19 @@ def test_overview_plot_dynamic_map(pyramid):
     assert isinstance(frame, hv.RGB)
     l, b, r, t = frame.bounds.lbrt()
     assert (l, r) == (0.0, 600.0) and (b, t) == (0, 2)
+
+
+def test_overview_zoom_and_pan_stay_on_the_recording(pyramid):
+    """The overview's wheel zoom had no limits: out to +-1e16 s of empty axis, in to a
+    window narrower than a sample where the image was blank."""
+    import holoviews as hv
+
+    from holterlab.viz.overview import MIN_SPAN_S, overview_plot
+
+    fig = hv.render(overview_plot(pyramid, height=120), backend="bokeh")
+    x = fig.x_range
+    assert tuple(x.bounds) == (0.0, 600.0)
+    assert x.min_interval == MIN_SPAN_S and x.max_interval == 600.0
 
 
 # --------------------------------------------------------------------------- trends
