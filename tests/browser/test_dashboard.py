@@ -259,11 +259,18 @@ def test_clicking_a_beat_selects_it(page, server):
     from holterlab.result import HolterResult
 
     result = HolterResult.from_json(server["sample"].result)
-    left, top, width, height, x0, x1 = page.evaluate(_DETAIL_FRAME_JS)
     t = result.beat_samples / result.fs
-    beat = float(t[(t > x0 + 0.2 * (x1 - x0)) & (t < x1)][0])
-    page.mouse.click(left + (beat - x0) / (x1 - x0) * width, top + 0.5 * height)
-    page.locator("#hl-selected-label").wait_for()
+    label = page.locator("#hl-selected-label")
+    for _attempt in range(6):  # the plot may still be (re)rendering on a cold, loaded CI
+        left, top, width, height, x0, x1 = page.evaluate(_DETAIL_FRAME_JS)
+        beat = float(t[(t > x0 + 0.2 * (x1 - x0)) & (t < x1)][0])
+        page.mouse.click(left + (beat - x0) / (x1 - x0) * width, top + 0.5 * height)
+        try:
+            label.wait_for(timeout=5000)
+            break
+        except Exception:  # noqa: BLE001 - playwright TimeoutError: click again
+            continue
+    label.wait_for()
     info = page.locator(".hl-beat-info div").first.inner_text()
     assert "RR" in info
     _shot(page, "2b-beat-clicked")
