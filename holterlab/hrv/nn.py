@@ -264,20 +264,11 @@ def nn_intervals(
     normal = lab == "N"
     ok = normal[:-1] & normal[1:]
     rejected = {"not_normal": int(rr.size - ok.sum())}
-    starts, ends = merge_intervals(excluded)
-    if starts.size:
+    for reason, spans in (("excluded", excluded), ("non_sinus", non_sinus)):
+        starts, ends = merge_intervals(spans)
         bad = ok & overlaps_excluded(t[:-1], t[1:], starts, ends)
-        rejected["excluded"] = int(bad.sum())
+        rejected[reason] = int(bad.sum())
         ok &= ~bad
-    else:
-        rejected["excluded"] = 0
-    starts, ends = merge_intervals(non_sinus)
-    if starts.size:
-        bad = ok & overlaps_excluded(t[:-1], t[1:], starts, ends)
-        rejected["non_sinus"] = int(bad.sum())
-        ok &= ~bad
-    else:
-        rejected["non_sinus"] = 0
     in_range = (rr >= p.min_rr_ms) & (rr <= p.max_rr_ms)
     rejected["out_of_range"] = int((ok & ~in_range).sum())
     ok &= in_range
