@@ -40,6 +40,8 @@ Time in which no lead is usable (:class:`~holterlab.quality.QualityResult`) yiel
 from __future__ import annotations
 
 import math
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -252,28 +254,48 @@ class BeatDetector:
         self.tuse = np.full(self.p.templates, -1, np.int64)
         self.beats: list[np.ndarray] = []
         self.finished = False
+        # envelope pipeline: the (nogil) envelope kernel of the next step runs in a worker
+        # thread while this thread decides the beats of the current one; the worker owns the
+        # envelope state and runs its jobs in order, so the result does not change
+        self.pushed = 0
+        self._pool: ThreadPoolExecutor | None = None
+        self._queue: deque[tuple[np.ndarray, Future]] = deque()
 
     # ------------------------------------------------------------------ public
     def push(self, x: np.ndarray) -> None:
-        """Feed the next samples, shape ``(n_leads, m)`` (float32 mV; NaN marks gaps)."""
+        """Feed the next samples, shape ``(n_leads, m)`` (float32 mV; NaN marks gaps).
+
+        The envelope of the last step pushed is computed in a worker thread while the caller
+        reads the next block; :meth:`finish` (or :meth:`close`) waits for it.
+        """
         if self.finished:
             raise ParameterError("the detector has finished; create a new one")
         x = np.asarray(x)
         if x.ndim != 2 or x.shape[0] != self.n_leads:
             raise ParameterError(f"expected a block of shape ({self.n_leads}, m), got {x.shape}")
-        if self.received + x.shape[1] > self.n_total:
+        if self.pushed + x.shape[1] > self.n_total:
             raise ParameterError("more samples were pushed than announced (n_total)")
+        self.pushed += x.shape[1]
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="holterlab-envelope")
         for i0 in range(0, x.shape[1], _STEP):
-            self._ingest(np.ascontiguousarray(x[:, i0 : i0 + _STEP], dtype=np.float32))
-            self._advance(final=False)
+            step = np.ascontiguousarray(x[:, i0 : i0 + _STEP], dtype=np.float32)
+            self._queue.append((step, self._pool.submit(self._envelope, step)))
+            while len(self._queue) > 1:
+                self._accept_next()
 
     def finish(self) -> np.ndarray:
         """Process what is left and return all beats (sorted int64 sample indices)."""
         if not self.finished:
-            if self.received != self.n_total:
+            if self.pushed != self.n_total:
                 raise ParameterError(
-                    f"{self.received} samples were pushed but n_total={self.n_total}"
+                    f"{self.pushed} samples were pushed but n_total={self.n_total}"
                 )
+            try:
+                while self._queue:
+                    self._accept_next()
+            finally:
+                self.close()
             self._advance(final=True)
             self._flush()
             self.finished = True
@@ -284,14 +306,28 @@ class BeatDetector:
             out = out[q.segment_usable[seg]]
         return out
 
+    def close(self) -> None:
+        """Stop the envelope worker (waits for the step it is on); safe to call twice."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
     # ------------------------------------------------------------------ steps
-    def _ingest(self, x: np.ndarray) -> None:
+    def _envelope(self, x: np.ndarray) -> np.ndarray:
         g = self.geo
         f = np.empty(x.shape, np.float32)
         K.envelope(
             x, g.sos, g.zi_unit, self._inited, self._zi, self._last_x, self._prev, self._ring,
             self._pos, self._acc, self._count, f,
         )  # fmt: skip
+        return f
+
+    def _accept_next(self) -> None:
+        x, fut = self._queue.popleft()
+        self._ingest(x, fut.result())
+        self._advance(final=False)
+
+    def _ingest(self, x: np.ndarray, f: np.ndarray) -> None:
         self.x_buf = np.concatenate([self.x_buf, x], axis=1)
         self.f_buf = np.concatenate([self.f_buf, f], axis=1)
         self.received += x.shape[1]
@@ -669,4 +705,5 @@ def detect_beats_recording(
             raise CancelledError("beat detection cancelled")
         return det.finish()
     finally:
+        det.close()
         close()

@@ -193,7 +193,7 @@ def _e_abs(r, j, k):
     )
 
 
-@numba.njit(cache=True, nogil=True)
+@numba.njit(cache=True, nogil=True, parallel=True)
 def _score_kernel(x, beats, offsets, qrs_fraction, out):
     n_leads, n = x.shape
     s_lo = offsets[0]
@@ -203,16 +203,17 @@ def _score_kernel(x, beats, offsets, qrs_fraction, out):
     k = offsets[4]
     lo_ok = 2 * k
     hi_ok = n - 1 - 2 * k
-    # prefix sums of the spike measure: the noise level of every beat in O(1)
+    # prefix sums of the spike measure: the noise level of every beat in O(1); the leads
+    # are independent (one core each), and so are the beats
     cum = np.zeros((n_leads, n + 1))
     if hi_ok >= lo_ok:
-        for lead in range(n_leads):
+        for lead in numba.prange(n_leads):
             r = x[lead]
             c = 0.0
             for j in range(lo_ok, hi_ok + 1):
                 c += _e_abs(r, j, k)
                 cum[lead, j + 1] = c
-    for i in range(beats.size):
+    for i in numba.prange(beats.size):
         b = beats[i]
         best = 0.0
         for lead in range(n_leads):

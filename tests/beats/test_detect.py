@@ -282,6 +282,25 @@ def test_progress_and_cancel():
         detect_beats_recording(rec, chunk_s=120.0, cancel=cancel, quality=False)
 
 
+def _envelope_threads() -> list[threading.Thread]:
+    return [t for t in threading.enumerate() if t.name.startswith("holterlab-envelope")]
+
+
+def test_the_envelope_worker_stops_after_finish_and_cancel():
+    rec = _record("101")
+    calls = []
+
+    def cancel() -> bool:
+        calls.append(1)
+        return len(calls) > 3
+
+    with pytest.raises(CancelledError):
+        detect_beats_recording(rec, chunk_s=60.0, cancel=cancel, quality=False)
+    assert _envelope_threads() == []
+    assert detect_beats_recording(rec, chunk_s=60.0, quality=False).size > 1800
+    assert _envelope_threads() == []
+
+
 def test_quality_must_match_the_signal(rec208):
     x, fs = rec208
     q = signal_quality(x[:, :1000], fs)
