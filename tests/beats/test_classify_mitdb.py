@@ -30,10 +30,16 @@ FLOORS = {
     # beats (207's E), aberrated APCs (201); floors at the leave-one-record-out levels
     201: {"sveb_se": 0.45, "sveb_pp": 0.95},
     207: {"veb_se": 0.98, "veb_pp": 0.99, "sveb_se": 0.97, "sveb_pp": 0.99},
-    209: {"sveb_se": 0.88, "sveb_pp": 0.95},
+    # (209: an S run continues past its 32-beat reference window while it keeps its rate)
+    209: {"sveb_se": 0.91, "sveb_pp": 0.95},
     # conducted beats with a changed QRS shape in atrial fibrillation are not V
     # (holterlab.beats.decision.conducted_in_fibrillation: LORO +P 74 -> 84 %)
     203: {"veb_se": 0.93, "veb_pp": 0.83},
+    # wide runs at the sinus rate with P waves are bundle-branch block, not V (108), while
+    # 124's idioventricular rhythm (dissociated, much wider) stays V
+    # (holterlab.beats.decision.wide_runs_at_sinus_rate: 108 LORO +P 29 -> 48 %)
+    108: {"veb_se": 0.99, "veb_pp": 0.45},
+    124: {"veb_se": 0.74},
 }
 
 # the same on the beats holterlab.beats.detect finds (leave-one-record-out levels)
@@ -41,6 +47,9 @@ FLOORS_DETECTED = {
     # 207's escape rhythm: its family on the detected fiducials correlates 0.31 with the
     # dominant beat, which the escape rule must still call unlike it (LORO Se 65 -> 97 %)
     207: {"veb_se": 0.97, "veb_pp": 0.99},
+    # 108's runs of wide beats at the sinus rate (LORO +P 19 -> 33 %); 209's long SVT
+    108: {"veb_pp": 0.33},
+    209: {"sveb_se": 0.91},
 }
 
 
@@ -71,9 +80,10 @@ def test_ec57_floor(mitdb, record):
     for stat, floor in FLOORS[record].items():
         value = getattr(cmp, stat)
         assert value is not None and value >= floor, f"{record} {stat} {value} < {floor}"
-    # the dominant family holds mostly N beats and is labelled N
+    # the dominant family holds mostly N beats and is labelled N (108's QRS shape changes
+    # with its large axis shifts: its largest family holds 40 %)
     assert res.families.labels[0] == "N"
-    assert res.families.counts[0] >= 0.5 * len(res)
+    assert res.families.counts[0] >= (0.38 if record == 108 else 0.5) * len(res)
 
 
 @pytest.mark.parametrize("record", sorted(FLOORS_DETECTED))

@@ -228,6 +228,27 @@ def test_a_propagated_run_ends_at_its_first_beat_that_is_not_premature():
     assert "".join(D.decide_labels(proba, X)) == "NNNNNNSSNNNNNNNN"
 
 
+def test_a_long_run_stays_s_after_its_32_beat_reference_window():
+    """A 60-beat SVT that warms up (no single abrupt onset, as in MIT-BIH 209), started as S
+    by the model: once the median of the previous 32 RR is the run's own rate, its beats
+    are still S while they keep the rate; the sinus beats after it are N."""
+    n = 100
+    X, col = _neutral_features(n)
+    rr = np.full(n, 0.8)
+    rr[20:80] = 0.41
+    rr[20:23] = [0.43, 0.59, 0.48]
+    X[:, col["rr_pre"]] = rr
+    X[:, col["pre_prev"]] = np.log2(rr / np.concatenate([[0.8], rr[:-1]]))
+    med32 = np.array([np.median(np.concatenate([[0.8] * 32, rr])[i : i + 32]) for i in range(n)])
+    X[:, col["pre_prev32"]] = np.log2(rr / med32)
+    proba = np.tile([0.9, 0.05, 0.03, 0.02], (n, 1))
+    proba[[20, 22]] = [0.1, 0.85, 0.05, 0.0]
+    labels = D.decide_labels(proba, X)
+    assert "".join(labels) == "N" * 20 + "S" * 60 + "N" * 20
+    X[:, col["dom_corr"]] = np.where(np.arange(n) == 60, 0.5, 0.99)  # a wide beat ends it
+    assert "".join(D.decide_labels(proba, X)) == "N" * 20 + "S" * 40 + "N" * 40
+
+
 # ------------------------------------------------------------------ ventricular escape
 def _escape_case():
     """Sinus beats, then a wide, unlike, late family without P waves (an escape rhythm)."""
@@ -324,3 +345,49 @@ def test_conducted_in_fibrillation_needs_every_criterion(name, value):
     proba = np.tile([0.9, 0.05, 0.03, 0.02], (20, 1))
     proba[odd] = [0.1, 0.0, 0.9, 0.0]
     assert "".join(D.decide_labels(proba, X)[odd]) == "VVV"
+
+
+# ------------------------------------------------------------------ runs at the sinus rate
+def _sinus_rate_run() -> tuple[np.ndarray, dict[str, int], np.ndarray, np.ndarray]:
+    """Sinus rhythm at 1.08 s with beats 8-12 wider (1.25 times the dominant width) and
+    unlike the dominant template, arriving on time, with P waves around them (MIT-BIH 108)."""
+    X, col = _neutral_features(20)
+    X[:, col["rr_pre"]] = 1.08
+    X[:, col["is_dom"]] = 1.0
+    X[:, col["fam_dom_corr"]] = 1.0
+    run = np.arange(8, 13)
+    X[run, col["is_dom"]] = 0.0
+    X[run, col["fam_dom_corr"]] = 0.1
+    X[run, col["dom_corr"]] = 0.1
+    X[run, col["fam_width_rel"]] = np.log2(1.25)
+    X[run, col["width_ms"]] = 118.0
+    X[run, col["ctx_p"]] = 0.05
+    proba = np.tile([0.9, 0.05, 0.03, 0.02], (20, 1))
+    proba[run] = [0.1, 0.0, 0.9, 0.0]  # the model calls the wide beats V
+    return X, col, run, proba
+
+
+def test_a_wide_run_at_the_sinus_rate_is_conducted():
+    X, col, run, proba = _sinus_rate_run()
+    assert set(D.decide_labels(proba, X)) == {"N"}
+    # a single wide beat on time is left to the model (late-coupled PVCs exist)
+    one = proba.copy()
+    one[run[1:]] = [0.9, 0.05, 0.03, 0.02]
+    assert "".join(D.decide_labels(one, X)[run]) == "VNNNN"
+
+
+@pytest.mark.parametrize(
+    ("name", "where", "value"),
+    [
+        ("pre_prev", 0, np.log2(0.7)),  # the run starts early: ventricular couplet/run
+        ("post_pre", -1, np.log2(1.5)),  # a pause after it
+        ("pre_prev", 2, np.log2(0.8)),  # it speeds up inside
+        ("fam_width_rel", slice(None), np.log2(1.7)),  # much wider: idioventricular
+        ("ctx_p", slice(None), -0.5),  # P waves dissociated: idioventricular
+        ("ctx_irr", slice(None), np.log10(0.35)),  # irregular neighbourhood
+    ],
+)
+def test_a_wide_run_at_the_sinus_rate_needs_every_criterion(name, where, value):
+    X, col, run, proba = _sinus_rate_run()
+    X[run[where], col[name]] = value
+    assert "".join(D.decide_labels(proba, X)[run]) == "VVVVV"
