@@ -244,7 +244,7 @@ def analyze(
     -------
     HolterResult
     """
-    from holterlab.beats import classify_beats_recording, detect_beats_recording
+    from holterlab.beats.one_pass import detect_and_classify_recording
     from holterlab.hrv import compute_hrv
     from holterlab.quality import quality_recording
     from holterlab.rhythm import analyze_rhythm
@@ -266,24 +266,24 @@ def analyze(
         prog.finish("quality")
         _check(cancelled, "quality")
 
-        update = prog.start("detect")
-        beats = detect_beats_recording(
-            recording,
-            params=p.detection,
-            quality=quality,
-            chunk_s=p.chunk_s,
-            progress=update,
-            cancel=cancelled,
-        )
-        prog.finish("detect")
+        stage = {"name": ""}
 
-        update = prog.start("classify")
-        classes = classify_beats_recording(
+        def staged(name: str, fraction: float) -> None:
+            if name != stage["name"]:
+                if stage["name"]:
+                    prog.finish(stage["name"])
+                stage["name"] = name
+                stage["update"] = prog.start(name)
+            stage["update"](fraction)
+
+        # detection and the classification windows in one pass (holterlab.beats.one_pass)
+        beats, classes = detect_and_classify_recording(
             recording,
-            beats,
-            params=p.classification,
             quality=quality,
-            progress=update,
+            detection=p.detection,
+            classification=p.classification,
+            chunk_s=p.chunk_s,
+            progress=staged,
             cancel=cancelled,
         )
         labels = np.asarray(classes.labels).astype("<U1")

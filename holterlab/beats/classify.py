@@ -561,7 +561,7 @@ def classify_beats_recording(
     b = _check_beats(beats, recording.n_samples)
     g = window_geometry(fs, params)
     step = max(1, int(round(params.chunk_s * fs)))
-    margin = g.margin + 1
+    margin = _chunk_margin(g, fs)
     starts = list(range(0, recording.n_samples, step))
     iterator = starts
     report = progress if callable(progress) else None
@@ -570,7 +570,6 @@ def classify_beats_recording(
 
         iterator = tqdm(starts, desc="classifying beats", unit="chunk")
     spike = np.zeros(b.size, np.float32) if params.detect_paced else None
-    margin = max(margin, int(np.ceil(0.15 * fs)) + 1)  # the pacing-spike search reaches back
     windows = BeatWindows(
         np.empty((b.size, len(idx), g.keep_hi - g.keep_lo), np.float32),
         np.empty(b.size, np.int64),
@@ -600,6 +599,12 @@ def classify_beats_recording(
     if report is not None:
         report(1.0)
     return out
+
+
+def _chunk_margin(g, fs: float) -> int:
+    """Samples of signal a beat needs on each side: its window, and the pacing-spike search,
+    which reaches back 120 ms (and a noise level over +-0.4 s, inside the window margin)."""
+    return max(g.margin + 1, int(np.ceil(0.15 * fs)) + 1)
 
 
 def _recording_window_reader(recording, idx: list[int], g) -> Callable[[int, int], np.ndarray]:
