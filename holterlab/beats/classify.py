@@ -243,6 +243,16 @@ class _Analysis:
     features: dict[str, np.ndarray]
 
 
+def _without_windows(an: _Analysis) -> _Analysis:
+    """The analysis without the beat windows, all but the fiducials of which :func:`_finish`
+    does without: on a long recording they are the largest array (about 1 GB for 7 days of
+    3 leads), freed before the model runs."""
+    w = an.windows
+    empty = np.empty((0,) + w.win.shape[1:], np.float32)
+    light = BeatWindows(empty, w.fid, np.empty((0,) + w.scal.shape[1:], np.float32), w.geometry)
+    return _Analysis(light, an.clusters, an.dominant, an.X, an.features)
+
+
 def _check_inputs(
     signal: np.ndarray, fs: float, beats: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -592,7 +602,8 @@ def classify_beats_recording(
         if spike is not None:
             spike[lo_b:hi_b] = pacing_spike_score(block, fs, b[lo_b:hi_b] - r0)
         del block
-    an = _analyse(windows, params)
+    an = _without_windows(_analyse(windows, params))
+    del windows
     names = [recording.leads[i] for i in idx]
     reader = _recording_window_reader(recording, idx, g)
     out = _finish(an, b, fs, params, quality, reader, names, spike)

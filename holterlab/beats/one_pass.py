@@ -30,6 +30,7 @@ from holterlab.beats.classify import (
     _chunk_margin,
     _finish,
     _recording_window_reader,
+    _without_windows,
     classify_beats_recording,
 )
 from holterlab.beats.detect import BeatDetector, detect_beats_recording
@@ -137,7 +138,8 @@ def detect_and_classify_recording(
     if is_cancelled():
         raise CancelledError("beat classification cancelled")
     report("classify", 0.0)
-    an = _analyse(windows, cp)
+    an = _without_windows(_analyse(windows, cp))
+    del windows, cut
     names = [recording.leads[i] for i in idx]
     reader = _recording_window_reader(recording, idx, g)
     labels = _finish(an, beats, fs, cp, quality, reader, names, spike)
