@@ -302,10 +302,21 @@ def _initial_dominant(windows: BeatWindows, clusters: Clusters, dominant: int, m
     return np.mean(np.stack(segs).astype(np.float64), axis=0)
 
 
-def _analyse(windows: BeatWindows, params: ClassificationParams) -> _Analysis:
-    """Families and the feature matrix of a recording's beat windows."""
+def _no_check() -> None:
+    return None
+
+
+def _analyse(
+    windows: BeatWindows, params: ClassificationParams, check: Callable[[], None] = _no_check
+) -> _Analysis:
+    """Families and the feature matrix of a recording's beat windows.
+
+    ``check`` is called between the steps (each takes about 2 s for 7 days of beats) and
+    raises :class:`~holterlab.errors.CancelledError` to stop.
+    """
     g = windows.geometry
     clusters = cluster_windows(windows, params)
+    check()
     n = windows.fid.size
     if clusters.n_families == 0:
         dominant = 0
@@ -331,6 +342,7 @@ def _analyse(windows: BeatWindows, params: ClassificationParams) -> _Analysis:
                 for f in range(clusters.n_families)
             ]
         )
+    check()
     morph = morphology_features(
         windows,
         clusters.family,
@@ -349,6 +361,7 @@ def _analyse(windows: BeatWindows, params: ClassificationParams) -> _Analysis:
     )
     t = windows.fid / g.fs
     timing = rr_features(t, normal_like, params)
+    check()
     if clusters.n_families:
         pp = timing["pre_prev"]
         update = (
@@ -432,9 +445,11 @@ def _finish(
     read_window: Callable[[int, int], np.ndarray],
     leads: list[str],
     spike: np.ndarray | None = None,
+    check: Callable[[], None] = _no_check,
 ) -> BeatLabels:
     model = load_model()
     proba = predict_proba(model, an.X) if an.X.shape[0] else np.zeros((0, 4))
+    check()
     beat_label = decide_labels(proba, an.X)
     fam = an.clusters.family
     n_fam = an.clusters.n_families
@@ -602,14 +617,29 @@ def classify_beats_recording(
         if spike is not None:
             spike[lo_b:hi_b] = pacing_spike_score(block, fs, b[lo_b:hi_b] - r0)
         del block
-    an = _without_windows(_analyse(windows, params))
+    check = _cancel_checker(cancel, "beat classification cancelled")
+    an = _without_windows(_analyse(windows, params, check))
     del windows
     names = [recording.leads[i] for i in idx]
     reader = _recording_window_reader(recording, idx, g)
-    out = _finish(an, b, fs, params, quality, reader, names, spike)
+    out = _finish(an, b, fs, params, quality, reader, names, spike, check)
     if report is not None:
         report(1.0)
     return out
+
+
+def _cancel_checker(cancel: Any, message: str) -> Callable[[], None]:
+    """A function raising :class:`~holterlab.errors.CancelledError` once ``cancel`` (an
+    event or a callable returning True, or None) says stop."""
+    if cancel is None:
+        return _no_check
+    is_set = cancel.is_set if hasattr(cancel, "is_set") else cancel
+
+    def check() -> None:
+        if is_set():
+            raise CancelledError(message)
+
+    return check
 
 
 def _chunk_margin(g, fs: float) -> int:

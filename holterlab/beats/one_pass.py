@@ -27,6 +27,7 @@ from holterlab.beats import _classify_kernels as K
 from holterlab.beats.classify import (
     BeatLabels,
     _analyse,
+    _cancel_checker,
     _chunk_margin,
     _finish,
     _recording_window_reader,
@@ -135,14 +136,14 @@ def detect_and_classify_recording(
         cut.close()
     if windows.fid.size != beats.size:  # pragma: no cover - an internal inconsistency
         raise RuntimeError("the beats cut during detection differ from the beats detected")
-    if is_cancelled():
-        raise CancelledError("beat classification cancelled")
+    check = _cancel_checker(cancel, "beat classification cancelled")
+    check()
     report("classify", 0.0)
-    an = _without_windows(_analyse(windows, cp))
+    an = _without_windows(_analyse(windows, cp, check))
     del windows, cut
     names = [recording.leads[i] for i in idx]
     reader = _recording_window_reader(recording, idx, g)
-    labels = _finish(an, beats, fs, cp, quality, reader, names, spike)
+    labels = _finish(an, beats, fs, cp, quality, reader, names, spike, check)
     report("classify", 1.0)
     return beats, labels
 

@@ -92,3 +92,28 @@ def test_cancel_and_bad_quality():
         OP.detect_and_classify_recording(rec, quality=None, chunk_s=60.0)  # type: ignore[arg-type]
     with pytest.raises(ParameterError):
         OP.detect_and_classify_recording(rec, quality=q, chunk_s=0.0)
+
+
+def test_cancel_during_the_families_and_features():
+    """A cancel after the last chunk stops the classification between its steps (on 7 days
+    each of them takes about 2 s), in one pass and in the classification stage alone."""
+    rec = holterlab.read(MITDB / "101.hea")
+    q = quality_recording(rec)
+    stop = threading.Event()
+
+    def progress(stage: str, fraction: float) -> None:
+        if stage == "classify":
+            stop.set()
+
+    with pytest.raises(CancelledError):
+        OP.detect_and_classify_recording(rec, quality=q, progress=progress, cancel=stop)
+    beats = detect_beats_recording(rec, quality=q)
+    stop.clear()
+    with pytest.raises(CancelledError):
+        classify_beats_recording(
+            rec,
+            beats,
+            quality=q,
+            progress=lambda f: stop.set() if f >= 0.0 else None,
+            cancel=stop.is_set,
+        )
