@@ -33,7 +33,7 @@ from holterlab.ui.views import (
     SummaryView,
 )
 
-__all__ = ["Dashboard", "serve", "EXTENSIONS"]
+__all__ = ["Dashboard", "serve", "stop_jobs_when_session_ends", "EXTENSIONS"]
 
 #: Panel extensions the dashboard needs.
 EXTENSIONS = ("tabulator",)
@@ -41,6 +41,26 @@ POLL_MS = 250
 CSS = """
 .hl-title { font-size: 20px; font-weight: 600; }
 """
+
+
+def stop_jobs_when_session_ends(model: WorkbenchModel) -> bool:
+    """Cancel ``model``'s background jobs when the served browser session ends.
+
+    Registers a callback with :meth:`panel.io.state.State.on_session_destroyed` for the
+    current session (Bokeh destroys a session some seconds after its tab was closed); the
+    callback calls :meth:`WorkbenchModel.cancel_all`, so a running analysis or report
+    render (and its kernel) stops instead of running on for nobody. Outside a served session
+    (a notebook, a script) nothing is registered and False is returned.
+    """
+    doc = pn.state.curdoc
+    if doc is None or doc.session_context is None:
+        return False
+
+    def cancel_jobs(session_context: Any) -> None:
+        model.cancel_all()
+
+    pn.state.on_session_destroyed(cancel_jobs)
+    return True
 
 
 class Dashboard(pn.viewable.Viewer):
@@ -83,6 +103,7 @@ class Dashboard(pn.viewable.Viewer):
         self.status = pn.pane.Str(m.status, css_classes=["hl-status"], sizing_mode="stretch_width")
         m.param.watch(lambda e: setattr(self.status, "object", e.new), "status")
         self._callback = None
+        stop_jobs_when_session_ends(m)
         if path:
             try:
                 m.open(path, result_path)

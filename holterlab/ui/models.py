@@ -353,6 +353,9 @@ class WorkbenchModel(param.Parameterized):
     edit_file = param.String(default="", doc="where edits are saved")
     n_edits = param.Integer(default=0, doc="beats whose label differs from the analysis")
     report_path = param.String(default="")
+    report_busy = param.Boolean(default=False, doc="a PDF report is being rendered")
+    report_progress = param.Number(default=0.0, bounds=(0.0, 1.0), doc="of the report render")
+    report_stage = param.String(default="", doc="stage of the report render")
     report_enabled = param.Boolean(default=False, doc="holterlab.report.render_report exists")
     analysis_enabled = param.Boolean(default=False, doc="the QRS detector can be imported")
 
@@ -414,6 +417,12 @@ class WorkbenchModel(param.Parameterized):
                 self.progress = job.fraction
                 self.stage = job.stage or job.name
                 changed = True
+        report = self._jobs.get("report")
+        if report is not None and not report[0].done:
+            job = report[0]
+            if abs(job.fraction - self.report_progress) > 1e-3 or job.stage != self.report_stage:
+                self.param.update(report_progress=job.fraction, report_stage=job.stage)
+                changed = True
         for name, (job, on_done) in list(self._jobs.items()):
             if not job.done:
                 continue
@@ -425,12 +434,18 @@ class WorkbenchModel(param.Parameterized):
                 except HolterlabError as exc:
                     self._fail(exc)
             elif isinstance(job.error, CancelledError):
-                self.status = f"{name} cancelled"
+                if name == "report":
+                    self.status = "report cancelled: nothing was written"
+                else:
+                    self.status = f"{name} cancelled"
             elif isinstance(job.error, Exception):
                 self._fail(job.error)
         if self.busy and not any(self._jobs.get(n) for n in ("overview", "analysis", "window")):
             self.busy = False
             self.progress = 0.0 if self.error else 1.0
+        if self.report_busy and "report" not in self._jobs:
+            self.param.update(report_busy=False, report_stage="")
+            changed = True
         return changed
 
     def wait(self, timeout: float = 120.0) -> None:
@@ -450,6 +465,20 @@ class WorkbenchModel(param.Parameterized):
                 entry[0].cancel()
         self.status = "cancelling..."
 
+    def cancel_report(self) -> None:
+        """Cancel the PDF report being rendered (its kernel is stopped, no PDF is written)."""
+        entry = self._jobs.get("report")
+        if entry is not None:
+            entry[0].cancel()
+            self.status = "cancelling the report..."
+
+    def cancel_all(self) -> None:
+        """Ask every background job of this model to stop (the dashboard calls this when its
+        browser session ends). Does not wait: the jobs end in their threads, and a later
+        :meth:`poll` or :meth:`wait` reports them as cancelled."""
+        for job, _ in list(self._jobs.values()):
+            job.cancel()
+
     def _fail(self, exc: BaseException) -> None:
         message = " ".join(str(exc).split()) or type(exc).__name__
         if not isinstance(exc, HolterlabError):
@@ -459,10 +488,15 @@ class WorkbenchModel(param.Parameterized):
 
     # ------------------------------------------------------------------ open
     def close(self) -> None:
-        """Close the recording (cancelling background work)."""
-        for job, _ in self._jobs.values():
-            job.cancel()
-        self._jobs.clear()
+        """Close the recording (cancelling its background work).
+
+        A PDF report being rendered goes on (it works on its own copy of the result) and is
+        still reported by :meth:`poll`; :meth:`cancel_report` stops it.
+        """
+        for name, (job, _) in list(self._jobs.items()):
+            if name != "report":
+                job.cancel()
+                del self._jobs[name]
         if self.pyramid is not None:
             self.pyramid.close()
         if self.recording is not None:
@@ -1004,7 +1038,12 @@ class WorkbenchModel(param.Parameterized):
         return Path(tempfile.gettempdir()) / "holterlab-report.pdf"
 
     def export_report(self, out_pdf: str | os.PathLike[str] | None = None, **options: Any) -> None:
-        """Render the PDF report of the current (edited) result (background if enabled)."""
+        """Render the PDF report of the current (edited) result (background if enabled).
+
+        In the background its progress is in ``report_busy``, ``report_progress`` and
+        ``report_stage`` (copied by :meth:`poll`); :meth:`cancel_report` stops it, and then no
+        PDF is written. ``options`` go to :func:`holterlab.report.render_report`.
+        """
         if not self.report_enabled:
             raise ParameterError("the PDF report is not available in this installation")
         result = self.current_result()
@@ -1017,17 +1056,26 @@ class WorkbenchModel(param.Parameterized):
         def work(progress, cancel):
             from holterlab.report import render_report
 
-            progress("report", 0.1)
+            progress("prepare", 0.0)
             with tempfile.TemporaryDirectory() as tmp:
                 js = Path(tmp) / "result.json"
                 result.to_json(js, include_beats=True)
-                return render_report(js, out, recording_path=recording_path, **options)
+                return render_report(
+                    js,
+                    out,
+                    recording_path=recording_path,
+                    progress=progress,
+                    cancel=cancel,
+                    **options,
+                )
 
         def done(path):
             self.report_path = str(path)
             self.status = f"report written to {path} in {time.perf_counter() - t0:.0f} s"
 
         self.status = "rendering the PDF report..."
+        if self.background:
+            self.param.update(report_busy=True, report_progress=0.0, report_stage="prepare")
         self._start("report", work, done, main=False)
 
     # ------------------------------------------------------------------ misc

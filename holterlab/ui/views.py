@@ -761,7 +761,8 @@ class ComparisonView(pn.viewable.Viewer):
 
 # ============================================================================ export
 class ExportView(pn.viewable.Viewer):
-    """Export the PDF report of the current (edited) result."""
+    """Export the PDF report of the current (edited) result, with its progress and a cancel
+    button."""
 
     def __init__(self, model: WorkbenchModel, **params: Any) -> None:
         super().__init__(**params)
@@ -772,9 +773,32 @@ class ExportView(pn.viewable.Viewer):
         self.button.on_click(
             lambda e: _guard(model, model.export_report, self.out.value.strip() or None)
         )
+        self.cancel_button = pn.widgets.Button(label="Cancel", color="danger", width=90)
+        self.cancel_button.on_click(lambda e: model.cancel_report())
+        self.progress = pn.indicators.Progress(
+            value=0, max=1000, sizing_mode="stretch_width", height=14, bar_color="info"
+        )
+        self.stage = pn.pane.Str("", styles={"font-size": "11px"})
         self.link = pn.pane.Str("")
         model.param.watch(lambda e: setattr(self.link, "object", e.new), "report_path")
+        model.param.watch(self._progress, ["report_busy", "report_progress", "report_stage"])
+        self._progress()
+
+    def _progress(self, *events: Any) -> None:
+        m = self.model
+        busy, fraction = m.report_busy, m.report_progress
+        self.progress.value = int(round(1000 * fraction)) if busy else 0
+        self.progress.active = bool(busy and fraction <= 0.0)
+        self.stage.object = f"report: {m.report_stage} {100 * fraction:.0f} %" if busy else ""
+        self.cancel_button.disabled = not busy
 
     def __panel__(self) -> Any:
         note = "" if self.model.report_enabled else "(holterlab.report is not installed)"
-        return pn.Column(self.out, self.button, self.link, pn.pane.Str(note))
+        return pn.Column(
+            self.out,
+            pn.Row(self.button, self.cancel_button),
+            self.progress,
+            self.stage,
+            self.link,
+            pn.pane.Str(note),
+        )
