@@ -25,6 +25,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -119,13 +120,19 @@ def ensure_kernel(name: str = KERNEL_NAME) -> Path:
 def _kernel_manager_class() -> type:
     """Kernel manager talking to the kernel over Unix sockets (no TCP port is opened)."""
     from jupyter_client.manager import AsyncKernelManager
-    from traitlets import CaselessStrEnum
+    from traitlets import CaselessStrEnum, default
 
     if os.name == "nt":  # pragma: no cover - no IPC transport on Windows
         return AsyncKernelManager
 
     class IPCKernelManager(AsyncKernelManager):
         transport = CaselessStrEnum(["tcp", "ipc"], default_value="ipc").tag(config=True)
+
+        @default("ip")
+        def _absolute_ipc_path(self) -> str:
+            # jupyter_client's default socket path is relative ("kernel-ipc"), which only works
+            # when the kernel starts in this process's working directory
+            return os.path.join(tempfile.gettempdir(), f"holterlab-{uuid.uuid4().hex[:16]}-ipc")
 
         async def _async_interrupt_kernel(self) -> None:
             # jupyter_client interrupts the kernel before every shutdown, and the idle
@@ -340,7 +347,9 @@ def execute_report(
             progress_bar=progress is True,
             log_output=False,
             request_save_on_cell_execute=False,
-            cwd=str(workdir),
+            # the kernel starts in workdir; papermill's cwd= would chdir this whole process
+            # (every thread of a dashboard) while the notebook runs
+            resources={"metadata": {"path": str(workdir)}},
             execution_timeout=timeout_s,
             kernel_manager_class=_kernel_manager_class(),
             **extra,

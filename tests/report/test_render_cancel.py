@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -16,11 +17,17 @@ psutil = pytest.importorskip("psutil")
 
 def test_progress_callback_gets_stages_and_increasing_fractions(synth_result, tmp_path):
     calls: list[tuple[str, float]] = []
+    cwds: set[str] = set()
     out = tmp_path / "report.pdf"
+
+    def progress(stage: str, fraction: float) -> None:
+        calls.append((stage, fraction))
+        cwds.add(os.getcwd())
+
     pdf = render_report(
         synth_result[0],
         out,
-        progress=lambda stage, fraction: calls.append((stage, fraction)),
+        progress=progress,
         cancel=threading.Event(),  # never set: the cancellable engine runs the whole notebook
     )
     assert pdf == out and out.read_bytes()[:4] == b"%PDF"
@@ -35,6 +42,9 @@ def test_progress_callback_gets_stages_and_increasing_fractions(synth_result, tm
     share = RENDER_STAGES["execute"] / sum(RENDER_STAGES.values())
     assert execute[-1] == pytest.approx(share)  # all cells done before the PDF is printed
     assert list(tmp_path.iterdir()) == [out]
+    # the notebook's kernel runs in its own folder; this process (all threads of a dashboard)
+    # keeps its working directory while the notebook runs
+    assert cwds == {os.getcwd()}
 
 
 def _render_in_thread(template, out, cancel, source):
