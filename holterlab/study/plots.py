@@ -20,7 +20,7 @@ from holterlab._atomic import atomic_path
 from holterlab.study.runs import HEADLINE_KEYS
 from holterlab.study.spec import slug
 
-__all__ = ["study_plots"]
+__all__ = ["study_plots", "remove_plots"]
 
 _DPI = 110
 
@@ -196,12 +196,26 @@ def _per_record(runs: Any, event_types: Sequence[str], path: Path) -> Path | Non
     return _save(fig, path)
 
 
+def remove_plots(out_dir: str | Path) -> None:
+    """Remove the PNGs :func:`study_plots` writes (``tradeoff``, ``param_*``, ``per_record``)."""
+    out = Path(out_dir)
+    if not out.is_dir():
+        return
+    for p in [out / "tradeoff.png", out / "per_record.png", *out.glob("param_*.png")]:
+        p.unlink(missing_ok=True)
+
+
 def study_plots(
     df: Any, *, varied: Sequence[str], event_types: Sequence[str], out_dir: str | Path
 ) -> list[Path]:
-    """Write the study's PNG plots into ``out_dir``; return their paths."""
+    """Write the study's PNG plots into ``out_dir``; return their paths.
+
+    Plots of an earlier study in ``out_dir`` are removed first (a parameter that is no longer
+    varied must not leave its plot behind for the report to pick up).
+    """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    remove_plots(out)
     gross = df[df["row_type"] == "gross"]
     runs = df[df["row_type"] == "run"]
     paths: list[Path] = []

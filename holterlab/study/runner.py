@@ -9,14 +9,20 @@ Output folder layout::
     OUT/plots/*.png                trade-off plots (holterlab.study.plots)
     OUT/report/study_report.ipynb, .html (, .pdf)
 
-``KEY`` hashes the recording, its reference, the mode, the variant's full parameters and the
-evaluation settings (:func:`holterlab.study.spec.run_key`). A run is finished when its
-``KEY.json`` exists (written last, atomically); a rerun loads finished runs instead of
-running them again (``force=True`` redoes them). Failed and cancelled runs are not cached.
+``KEY`` hashes the recording, its reference, the mode, the variant's full parameters, the
+evaluation settings and (signal mode) the study's ``format:`` and ``read_options:``
+(:func:`holterlab.study.spec.run_key`). A run is finished when its ``KEY.json`` exists
+(written last, atomically); a rerun loads finished runs instead of running them again
+(``force=True`` redoes them). Failed and cancelled runs are not cached. The key does not see
+changes *inside* the files: after editing a recording or its reference annotations, rerun
+with ``force=True``. ``study.json``, the table, the plots and the report always describe the
+same run of the study: they are replaced together at the end (the old plots and report are
+removed before the new table is written).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -92,9 +98,15 @@ def _plan(spec: StudySpec, variants: list[Variant]) -> list[_Run]:
     runs = []
     for variant in variants:
         for rec in spec.recordings:
-            extra = {}
+            extra: dict[str, Any] = {}
             if variant.algorithm == "remote" and spec.remote is not None:
-                extra = {"remote_url": spec.remote.url}
+                extra["remote_url"] = spec.remote.url
+            # how the signal is read changes the result: part of the key (only when set, so
+            # that the keys of studies without them stay as they were)
+            if spec.mode == "signal" and spec.format:
+                extra["format"] = spec.format
+            if spec.mode == "signal" and spec.read_options:
+                extra["read_options"] = spec.read_options
             key = run_key(rec, variant, mode=spec.mode, evaluation=spec.evaluation, extra=extra)
             task: dict[str, Any] = {
                 "mode": spec.mode,
@@ -111,6 +123,20 @@ def _plan(spec: StudySpec, variants: list[Variant]) -> list[_Run]:
                 task["timeout_s"] = spec.remote.timeout_s
             runs.append(_Run(rec, variant, key, task))
     return runs
+
+
+def _row_id(run: _Run) -> tuple[str, str, str]:
+    return (run.variant.algorithm, run.variant.name, run.recording.name)
+
+
+def remove_outputs(out_dir: str | os.PathLike[str]) -> None:
+    """Remove the plots and report files a study writes into ``out_dir`` (not the runs)."""
+    from holterlab.study.plots import remove_plots
+
+    remove_plots(Path(out_dir) / "plots")
+    for suffix in (".ipynb", ".html", ".pdf"):
+        with contextlib.suppress(FileNotFoundError):
+            (Path(out_dir) / "report" / f"study_report{suffix}").unlink()
 
 
 def _row(spec: StudySpec, run: _Run) -> dict[str, Any]:
@@ -139,8 +165,15 @@ def _remote_variant(spec: StudySpec, notes: list[str]) -> Variant | None:
             f"remote algorithm {spec.remote.name!r} skipped: holterlab.client is not installed"
         )
         return None
-    base = spec.variants[0].params if spec.variants else {}
+    # the service gets the study's base parameters (not one point of the grid)
+    base = spec.base_params or _full_base()
     return Variant(spec.remote.name, base, {}, algorithm="remote")
+
+
+def _full_base() -> dict[str, Any]:
+    from holterlab.params.analysis import AnalysisParams
+
+    return AnalysisParams().to_dict()
 
 
 def _load_cached(path: Path) -> dict[str, Any] | None:
@@ -192,38 +225,38 @@ def run_study(
     runs_dir = out_dir / "runs"
     runs_dir.mkdir(parents=True, exist_ok=True)
     notes: list[str] = []
-    atomic_write_text(
-        out_dir / "study.json", json.dumps(spec.to_dict(), indent=1, default=_json_default)
-    )
     remote = _remote_variant(spec, notes)
     local_runs = _plan(spec, list(spec.variants))
     remote_runs = _plan(spec, [remote]) if remote is not None else []
-    rows: dict[str, dict[str, Any]] = {}
+    # rows by (algorithm, variant, recording): two variants with the same parameters (or one
+    # file listed twice) share a cache key, so they are computed once and listed for each
+    rows: dict[tuple[str, str, str], dict[str, Any]] = {}
     counts = {"ran": 0, "cached": 0, "failed": 0, "cancelled": 0}
-    todo: list[_Run] = []
-    todo_remote: list[_Run] = []
+    todo: dict[str, list[_Run]] = {}
+    todo_remote: dict[str, list[_Run]] = {}
     for run in [*local_runs, *remote_runs]:
         cached = None if force else _load_cached(runs_dir / f"{run.key}.json")
         if cached is not None:
             row = {**cached, **_row(spec, run), "cached": True}
-            rows[run.key] = row
+            rows[_row_id(run)] = row
             counts["cached"] += 1
         elif run.variant.algorithm == "remote":
-            todo_remote.append(run)
+            todo_remote.setdefault(run.key, []).append(run)
         else:
-            todo.append(run)
+            todo.setdefault(run.key, []).append(run)
 
-    def record(run: _Run, outcome: Any) -> None:
-        row = {**_row(spec, run), "cached": False}
+    def record(same: list[_Run], outcome: Any) -> None:
+        first = same[0]
+        done: dict[str, Any] = {}
         if outcome.ok:
             value = outcome.value
             result_json = None
             if keep_results:
-                result_path = runs_dir / f"{run.key}.result.json"
+                result_path = runs_dir / f"{first.key}.result.json"
                 atomic_write_text(result_path, json.dumps(value["result"], separators=(",", ":")))
                 result_json = str(result_path)
-            row.update(value["metrics"])
-            row.update(
+            done.update(value["metrics"])
+            done.update(
                 status="ok",
                 reason=None,
                 runtime_s=value.get("analysis_s"),
@@ -231,21 +264,29 @@ def run_study(
                 notes=" | ".join(value.get("notes") or []) or None,
             )
             atomic_write_text(
-                runs_dir / f"{run.key}.json",
-                json.dumps(row, indent=1, default=_json_default),
+                runs_dir / f"{first.key}.json",
+                json.dumps(
+                    {**_row(spec, first), "cached": False, **done},
+                    indent=1,
+                    default=_json_default,
+                ),
             )
-            counts["ran"] += 1
         else:
-            row.update(status=outcome.status, reason=outcome.error)
-            counts["failed" if outcome.status == "failed" else "cancelled"] += 1
-        rows[run.key] = row
+            done.update(status=outcome.status, reason=outcome.error)
+        for run in same:
+            rows[_row_id(run)] = {**_row(spec, run), "cached": False, **done}
+            if outcome.ok:
+                counts["ran"] += 1
+            else:
+                counts["failed" if outcome.status == "failed" else "cancelled"] += 1
 
     if todo:
         from holterlab.study.runs import run_study_task
 
+        groups = list(todo.values())
         for outcome in map_tasks(
             run_study_task,
-            [r.task for r in todo],
+            [same[0].task for same in groups],
             scheduler=scheduler if scheduler is not None else spec.scheduler,
             jobs=jobs if jobs is not None else spec.jobs,
             progress=progress,
@@ -253,7 +294,7 @@ def run_study(
             desc=f"study {spec.name}",
             unit="run",
         ):
-            record(todo[outcome.index], outcome)
+            record(groups[outcome.index], outcome)
     if todo_remote:
         from holterlab.distributed import Task
         from holterlab.study.runs import run_remote_task
@@ -264,18 +305,19 @@ def run_study(
                 f"${spec.remote.api_key_env} is not set: the remote service is called "  # type: ignore[union-attr]
                 "without an API key"
             )
+        groups_remote = list(todo_remote.values())
         for outcome in map_tasks(
             run_remote_task,
-            [Task(r.task, api_key) for r in todo_remote],
+            [Task(same[0].task, api_key) for same in groups_remote],
             progress=progress,
             cancel=cancel,
             desc=f"remote {spec.remote.name}",  # type: ignore[union-attr]
             unit="run",
             retries=0,
         ):
-            record(todo_remote[outcome.index], outcome)
+            record(groups_remote[outcome.index], outcome)
 
-    ordered = [rows[r.key] for r in [*local_runs, *remote_runs] if r.key in rows]
+    ordered = [rows[_row_id(r)] for r in [*local_runs, *remote_runs] if _row_id(r) in rows]
     pairs = [(v.algorithm, v.name) for v in spec.variants]
     if remote is not None:
         pairs.append(("remote", remote.name))
@@ -288,6 +330,12 @@ def run_study(
     )
     df = study_frame(
         [*ordered, *aggregates], varied=spec.varied, event_types=spec.evaluation.event_types
+    )
+    # plots and report of an earlier run of this folder no longer match the new table:
+    # remove them first, so that nothing stale (or half-made, if interrupted) is left
+    remove_outputs(out_dir)
+    atomic_write_text(
+        out_dir / "study.json", json.dumps(spec.to_dict(), indent=1, default=_json_default)
     )
     parquet_path, csv_path = write_table(df, out_dir)
     paths: dict[str, Any] = {

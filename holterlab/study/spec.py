@@ -24,8 +24,8 @@ Format (every key but ``recordings`` is optional)::
     variants:                             # and/or explicit named variants (onto base)
       - name: strict
         params: {rhythm: {af: {threshold: 0.2}}}
-    remote:                               # one more "algorithm": the analysis service
-      url: https://holter.example.com
+    remote:                               # one more "algorithm": the analysis service,
+      url: https://holter.example.com     #  called with the base parameters
       api_key_env: HOLTERLAB_API_KEY
     evaluation:
       learning_s: 300                     # EC57: the first 5 minutes are not scored
@@ -53,7 +53,7 @@ from pathlib import Path
 from typing import Any
 
 from holterlab.distributed.workers import is_url
-from holterlab.errors import ParameterError
+from holterlab.errors import HolterlabError, ParameterError
 
 __all__ = [
     "StudySpec",
@@ -166,6 +166,8 @@ class StudySpec:
     report_html: bool = True
     report_pdf: bool = False
     source: Path | None = None
+    #: The complete AnalysisParams dictionary of ``base:`` (what the remote service gets).
+    base_params: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready description (written beside the results as ``study.json``)."""
@@ -414,8 +416,15 @@ def _evaluation(data: Any) -> Evaluation:
     if unknown:
         raise ParameterError(f"unknown evaluation key(s): {', '.join(sorted(unknown))}")
     types = data.get("event_types", list(DEFAULT_EVENT_TYPES))
+    if types is None:
+        types = []
     if isinstance(types, str):
         types = [types]
+    if not isinstance(types, (list, tuple)) or not all(isinstance(t, str) for t in types):
+        raise ParameterError(
+            f"evaluation.event_types must be a list of event type names, e.g. [af, pause]; "
+            f"got {types!r}"
+        )
     for t in types:
         if t not in EVENT_TYPES:
             raise ParameterError(
@@ -504,10 +513,36 @@ def study_from_dict(
         report = {"html": report}
     if not isinstance(report, dict):
         raise ParameterError("report must be true/false or {html: bool, pdf: bool}")
+    unknown = set(report) - {"html", "pdf"}
+    if unknown:
+        raise ParameterError(
+            f"unknown report key(s): {', '.join(sorted(map(str, unknown)))}; known: html, pdf"
+        )
+    for key, value in report.items():
+        if not isinstance(value, bool):
+            raise ParameterError(f"report.{key} must be true or false, got {value!r}")
+    fmt = data.get("format")
+    if fmt is not None:
+        from holterlab.io import format_module
+
+        if not isinstance(fmt, str):
+            raise ParameterError(f"format must be a format name, got {fmt!r}")
+        try:
+            format_module(fmt)
+        except HolterlabError as exc:
+            raise ParameterError(f"format: {exc}") from None
+    name = data.get("name")
+    if name is not None and not isinstance(name, (str, int, float)):
+        raise ParameterError(f"name must be a text, got {name!r}")
     read_options = data.get("read_options") or {}
     if not isinstance(read_options, dict):
         raise ParameterError("read_options must be a mapping")
     out = data.get("out") or (f"{source.stem}-out" if source is not None else "study-out")
+    if is_url(str(out)):
+        raise ParameterError(
+            f"out: {out} is a URL; the study is written to a folder of this machine (or a "
+            "shared disk): give a folder path"
+        )
     scheduler = data.get("scheduler")
     return StudySpec(
         name=str(data.get("name") or (source.stem if source is not None else "study")),
@@ -521,10 +556,11 @@ def study_from_dict(
         jobs=int(jobs),
         remote=remote,
         read_options=dict(read_options),
-        format=data.get("format"),
+        format=fmt,
         report_html=bool(report.get("html", True)),
         report_pdf=bool(report.get("pdf", False)),
         source=source,
+        base_params=_full_params(data.get("base") or {}, "base parameters"),
     )
 
 
