@@ -135,7 +135,7 @@ def compute_hrv(
         pnn50_pct=f(td["pnn50_pct"]),
         triangular_index=f(td["triangular_index"]),
         tinn_ms=f(td["tinn_ms"]),
-        ulf_ms2=f(fd["ulf_ms2"]),
+        ulf_ms2=f(fd["ulf_ms2"]) if series.span_s >= 3600.0 * p.ulf_min_hours else None,
         vlf_ms2=f(fd["vlf_ms2"]),
         lf_ms2=f(fd["lf_ms2"]),
         hf_ms2=f(fd["hf_ms2"]),

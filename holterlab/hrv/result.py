@@ -192,7 +192,7 @@ class HRVResult:
     triangular_index: float | None
     tinn_ms: float | None
     # frequency domain (whole record)
-    ulf_ms2: float | None
+    ulf_ms2: float | None  # None for series shorter than params.ulf_min_hours
     vlf_ms2: float | None
     lf_ms2: float | None
     hf_ms2: float | None

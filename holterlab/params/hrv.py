@@ -83,6 +83,14 @@ class HRVParams(Params):
         4.0, unit="Hz", min=1, max=20, doc="rate of the evenly resampled NN series"
     )
     ulf_max_hz: float = param_field(0.003, unit="Hz", min=0.0001, max=0.01, doc="ULF: <= this")
+    ulf_min_hours: float = param_field(
+        18.0,
+        unit="h",
+        min=0.0,
+        max=168.0,
+        doc="ULF power is reported only for NN series spanning at least this long (Task Force "
+        "1996: ULF is a 24-hour measure; a few hours hold only a few ULF cycles)",
+    )
     vlf_max_hz: float = param_field(0.04, unit="Hz", min=0.01, max=0.1, doc="VLF upper edge")
     lf_max_hz: float = param_field(0.15, unit="Hz", min=0.05, max=0.3, doc="LF upper edge")
     hf_max_hz: float = param_field(0.4, unit="Hz", min=0.2, max=1.0, doc="HF upper edge")

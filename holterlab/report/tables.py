@@ -735,7 +735,8 @@ def hrv_tables(ctx: Any) -> str:
     st = h.get("short_term") or {}
     freq_rows = [
         ["ULF", u("ulf_ms2"), DASH],
-        ["VLF", u("vlf_ms2"), fmt_unit(st.get("vlf_ms2"), "vlf_ms2")],
+        # Task Force 1996: VLF from 5-minute spectra is dubious and should be avoided
+        ["VLF", u("vlf_ms2"), DASH],
         ["LF", u("lf_ms2"), fmt_unit(st.get("lf_ms2"), "lf_ms2")],
         ["HF", u("hf_ms2"), fmt_unit(st.get("hf_ms2"), "hf_ms2")],
         [

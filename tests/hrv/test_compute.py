@@ -174,3 +174,14 @@ def test_nsrdb_values_are_physiological_and_equal_neurokit2(record):
     # 4-beat boxes exactly linear); we keep them, so alpha1 differs slightly
     assert dfa(part, min_beats=4, max_beats=16) == pytest.approx(a1, abs=0.01)
     assert dfa(part, min_beats=16, max_beats=64) == pytest.approx(a2, abs=1e-6)
+
+
+def test_ulf_only_for_long_series():
+    """Task Force 1996: ULF power is a 24-hour measure; 2 hours give none (null), unless the
+    user lowers ``ulf_min_hours``; the other bands stay defined."""
+    beats, labels = _synthetic(hours=2.0)
+    res = compute_hrv(beats, labels, 250.0)
+    assert res.ulf_ms2 is None and res.to_dict()["ulf_ms2"] is None
+    assert res.vlf_ms2 > 0 and res.lf_ms2 > 0 and res.hf_ms2 > 0
+    loose = compute_hrv(beats, labels, 250.0, params=HRVParams(ulf_min_hours=1.0))
+    assert loose.ulf_ms2 is not None and loose.ulf_ms2 >= 0

@@ -419,3 +419,17 @@ def test_hr_trend_legend_sits_above_the_plot(synth_result):
     ax = fig.axes[0]
     legend = ax.get_legend().get_window_extent()
     assert legend.y0 >= ax.get_window_extent().y1 - 1.0
+
+
+def test_hrv_table_leaves_out_short_term_vlf_and_short_record_ulf(synth_result):
+    """Task Force 1996: VLF of 5-minute spectra should be avoided and ULF is a 24-hour
+    measure: the short-term VLF cell is a dash, and a record too short for ULF shows none."""
+    r = copy.deepcopy(synth_result[1])
+    r["hrv"]["short_term"] = {**(r["hrv"]["short_term"] or {}), "vlf_ms2": 4321.0}
+    r["hrv"]["ulf_ms2"] = None
+    html = tables.hrv_tables(_ctx(r))
+    assert "4321" not in html and "4,321" not in html
+    row = html[html.index("<td>VLF</td>") : html.index("</tr>", html.index("<td>VLF</td>"))]
+    assert row.count("–") >= 1
+    ulf = html[html.index("<td>ULF</td>") : html.index("</tr>", html.index("<td>ULF</td>"))]
+    assert "ms²" not in ulf
