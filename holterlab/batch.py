@@ -1,12 +1,14 @@
 """Batch analysis and reports: every recording of a folder, through papermill.
 
 :func:`run_batch` runs :func:`run_one` for every recording found by
-:func:`find_recordings` (in turn, or in a local process pool), with a tqdm bar, and writes a
-summary table (``summary.csv`` and ``summary.parquet``, one row per recording with the
-headline numbers of :meth:`HolterResult.headline`). A recording that fails is listed with its
-reason and does not stop the others. A recording is *finished* when its result JSON and its
-PDF both exist (each is written atomically); a rerun skips finished recordings, and renders
-only the PDF when the result JSON is already there.
+:func:`find_recordings` (in turn, in a local process pool, or on a Dask cluster), with a tqdm
+bar, and writes a summary table (``summary.csv`` and ``summary.parquet``, one row per
+recording with the headline numbers of :meth:`HolterResult.headline`). A recording that
+fails is listed with its reason and does not stop the others. A recording is *finished* when
+its result JSON and its PDF both exist (each is written atomically); a rerun skips finished
+recordings, and renders only the PDF when the result JSON is already there. The folder may be
+an fsspec URL (``s3://bucket/holter/``): each recording is then read where it is analysed;
+the output folder is always a path (on a Dask cluster, a disk every worker mounts).
 
 :func:`run_one` is a pure top-level function of plain arguments returning a plain dict, so it
 can be shipped to other executors (Dask) as is.
@@ -14,6 +16,7 @@ can be shipped to other executors (Dask) as is.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -64,21 +67,60 @@ _HEADLINE_KEYS = (
 )
 
 
-def find_recordings(folder: str | os.PathLike[str], *, recursive: bool = False) -> list[Path]:
-    """The recordings in ``folder`` (by :data:`RECORDING_EXTENSIONS`), sorted by path."""
+def _is_recording_name(name: str) -> bool:
+    return (
+        not name.startswith(".")
+        and os.path.splitext(name)[1].lower() in RECORDING_EXTENSIONS
+        and not name.lower().endswith(".result.json")
+    )
+
+
+def _find_remote(url: str, recursive: bool) -> list[str]:
+    """The recordings under an fsspec folder URL, as URLs (sorted)."""
+    import posixpath
+
+    try:
+        import fsspec
+    except ImportError:
+        raise ParameterError(
+            f"{url}: reading URLs needs the fsspec package (pip install fsspec, plus s3fs "
+            "for s3://)"
+        ) from None
+    try:
+        fs, root = fsspec.core.url_to_fs(url)
+    except (ImportError, ValueError) as exc:
+        raise ParameterError(f"{url}: cannot open this URL ({exc})") from None
+    try:
+        if not fs.isdir(root):
+            raise ParameterError(f"{url} is not a folder; give the folder of recordings")
+        if recursive:
+            files = list(fs.find(root))
+        else:
+            files = [f for f in fs.ls(root, detail=False) if fs.isfile(f)]
+    except OSError as exc:
+        raise ParameterError(f"{url}: cannot list the folder ({exc})") from None
+    return sorted(
+        fs.unstrip_protocol(f) for f in files if _is_recording_name(posixpath.basename(f))
+    )
+
+
+def find_recordings(
+    folder: str | os.PathLike[str], *, recursive: bool = False
+) -> list[Path] | list[str]:
+    """The recordings in ``folder`` (by :data:`RECORDING_EXTENSIONS`), sorted by path.
+
+    ``folder`` may be an fsspec URL (``s3://bucket/holter/``, ``memory://...``): the
+    recordings are then URLs, read where they are analysed (:func:`run_one`).
+    """
+    from holterlab.distributed.workers import is_url
+
+    if is_url(str(folder)):
+        return _find_remote(str(folder), recursive)
     root = Path(folder)
     if not root.is_dir():
         raise ParameterError(f"{root} is not a folder")
     files = root.rglob("*") if recursive else root.iterdir()
-    found = [
-        p
-        for p in files
-        if p.is_file()
-        and not p.name.startswith(".")
-        and p.suffix.lower() in RECORDING_EXTENSIONS
-        and not p.name.lower().endswith(".result.json")
-    ]
-    return sorted(found)
+    return sorted(p for p in files if p.is_file() and _is_recording_name(p.name))
 
 
 def output_paths(
@@ -90,18 +132,40 @@ def output_paths(
     return out / f"{stem}.result.json", out / f"{stem}.pdf"
 
 
-def _names(paths: list[Path], root: Path) -> dict[Path, str]:
+def _relative(p: Path | str, root: Path | str) -> Path:
+    """``p`` relative to the batch folder ``root`` (paths or URLs), else its file name."""
+    if isinstance(p, str):  # a URL under a folder URL
+        import posixpath
+
+        base = str(root).rstrip("/") + "/"
+        tail = p[len(base) :] if p.startswith(base) else posixpath.basename(p)
+        return Path(tail)
+    return p.relative_to(root) if p.is_relative_to(root) else Path(p.name)
+
+
+def _folder_url(url: str) -> str:
+    """A folder URL in the form fsspec gives its files (``memory:///x``), without the last /."""
+    try:
+        import fsspec
+
+        fs, path = fsspec.core.url_to_fs(url)
+    except (ImportError, ValueError):
+        return url  # find_recordings says what is wrong
+    return fs.unstrip_protocol(path.rstrip("/") or path)
+
+
+def _names(paths: list[Any], root: Path | str) -> dict[Any, str]:
     """Output names: the file stem, with the subfolder and extension when needed to be unique."""
-    names: dict[Path, str] = {}
+    names: dict[Any, str] = {}
     stems: dict[str, int] = {}
     for p in paths:
-        rel = p.relative_to(root) if p.is_relative_to(root) else Path(p.name)
-        stem = "__".join([*rel.parent.parts, p.stem])
+        rel = _relative(p, root)
+        stem = "__".join([*rel.parent.parts, rel.stem])
         stems[stem] = stems.get(stem, 0) + 1
         names[p] = stem
     for p, stem in list(names.items()):
         if stems[stem] > 1:
-            names[p] = f"{stem}_{p.suffix.lstrip('.').lower()}"
+            names[p] = f"{stem}_{_relative(p, root).suffix.lstrip('.').lower()}"
     return names
 
 
@@ -126,6 +190,15 @@ def _headline(result_json: Path) -> dict[str, Any]:
     return HolterResult.from_json(result_json).headline()
 
 
+def _set_recording_path(result_json: Path, path: str) -> None:
+    """Store the URL (not the worker's temporary copy) as the result's recording path."""
+    data = json.loads(result_json.read_text(encoding="utf-8"))
+    if isinstance(data.get("recording"), dict):
+        data["recording"]["path"] = path
+        with atomic_path(result_json) as tmp:
+            tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+
 def run_one(
     path: str | os.PathLike[str],
     outdir: str | os.PathLike[str],
@@ -145,7 +218,8 @@ def run_one(
     Parameters
     ----------
     path
-        The recording.
+        The recording: a path, or an fsspec URL (``s3://...``) that is copied to a temporary
+        folder of the machine running this.
     outdir
         Output folder: ``NAME.result.json`` (with the beat list) and ``NAME.pdf``.
     params
@@ -163,10 +237,12 @@ def run_one(
         ``recording``, ``status`` (``ok``, ``skipped``, ``failed``), ``reason``, ``seconds``,
         ``result_json``, ``pdf`` and the headline numbers (when a result exists).
     """
+    from holterlab.distributed.workers import is_url, local_path
     from holterlab.report.render import render_report
 
     t0 = time.perf_counter()
-    path = Path(path)
+    url = is_url(str(path))
+    path = str(path) if url else Path(path)
     result_json, pdf = output_paths(path, outdir, name)
     row: dict[str, Any] = {
         "recording": str(path),
@@ -181,30 +257,34 @@ def run_one(
             row["status"] = "skipped"
         elif not force and result_json.is_file():
             # analysed before, the PDF failed or was interrupted: print it from the result
-            render_report(
-                result_json,
-                pdf,
-                recording_path=path,
-                paper=paper,
-                patient=patient,
-                template=template,
-                timeout_s=timeout_s,
-            )
+            with local_path(path) as local:  # a URL is fetched to this worker
+                render_report(
+                    result_json,
+                    pdf,
+                    recording_path=local,
+                    paper=paper,
+                    patient=patient,
+                    template=template,
+                    timeout_s=timeout_s,
+                )
         else:
             from holterlab.io import read
 
-            read(path).close()  # a broken file fails here, before a kernel is started
-            render_report(
-                path,
-                pdf,
-                params=params,
-                beats=beats,
-                paper=paper,
-                patient=patient,
-                result_out=result_json,
-                template=template,
-                timeout_s=timeout_s,
-            )
+            with local_path(path) as local:  # a URL is fetched to this worker
+                read(local).close()  # a broken file fails here, before a kernel is started
+                render_report(
+                    local,
+                    pdf,
+                    params=params,
+                    beats=beats,
+                    paper=paper,
+                    patient=patient,
+                    result_out=result_json,
+                    template=template,
+                    timeout_s=timeout_s,
+                )
+            if url:
+                _set_recording_path(result_json, str(path))
         row.update(_headline(result_json))
     except Exception as exc:  # noqa: BLE001 - one broken recording must not stop the batch
         row["status"] = "failed"
@@ -288,6 +368,11 @@ def run_batch(
 
     Parameters
     ----------
+    folder
+        A folder, or an fsspec folder URL (``s3://bucket/holter/``): each recording is then
+        copied to the machine that analyses it (a Dask worker, or this one).
+    outdir
+        The output folder (on a Dask cluster: a shared disk every worker mounts).
     jobs
         Recordings processed at once (a local process pool when above 1).
     params, beats, paper, template, timeout_s
@@ -318,8 +403,15 @@ def run_batch(
         raise ParameterError(f"beats must be one of {', '.join(BEAT_SOURCES)}, got {beats!r}")
     paper = paper_name(paper)
     params = json.loads(json.dumps(params)) if params else None
-    root = Path(folder)
-    paths = find_recordings(root, recursive=recursive)
+    from holterlab.distributed.workers import is_url
+
+    if is_url(str(outdir)):
+        raise ParameterError(
+            f"{outdir}: the output folder must be a folder of this machine or a shared disk "
+            "the workers mount, not a URL"
+        )
+    root: Path | str = _folder_url(str(folder)) if is_url(str(folder)) else Path(folder)
+    paths: list[Any] = list(find_recordings(root, recursive=recursive))
     if not paths:
         raise ParameterError(
             f"no recordings in {root} (looked for {', '.join(RECORDING_EXTENSIONS)})"
@@ -327,38 +419,50 @@ def run_batch(
     out = Path(outdir)
     out.mkdir(parents=True, exist_ok=True)
     out_abs = out.resolve()
-    paths = [p for p in paths if not p.resolve().is_relative_to(out_abs)]  # our own outputs
+    paths = [  # our own outputs are not recordings
+        p for p in paths if isinstance(p, str) or not p.resolve().is_relative_to(out_abs)
+    ]
     if not paths:
         raise ParameterError(f"no recordings in {root} outside the output folder {out}")
     names = _names(paths, root)
     kwargs = dict(beats=beats, paper=paper, template=template, timeout_s=timeout_s, force=force)
     t0 = time.perf_counter()
-    rows: dict[Path, dict[str, Any]] = {}
-    with tqdm(total=len(paths), desc="batch", unit="recording", disable=not progress) as bar:
+    rows: dict[Any, dict[str, Any]] = {}
+    from holterlab.distributed import Task, connect, map_tasks
 
-        def done(p: Path, row: dict[str, Any]) -> None:
-            rows[p] = row
-            bar.set_postfix_str(f"{Path(p).name}: {row['status']}")
-            bar.update(1)
+    # connect first: an unreachable scheduler is one clear error, before any progress bar
+    client = None
+    if isinstance(scheduler, (str, os.PathLike)) and str(scheduler).strip():
+        client = connect(scheduler)
+    try:
+        with tqdm(total=len(paths), desc="batch", unit="recording", disable=not progress) as bar:
 
-        from holterlab.distributed import Task, map_tasks
+            def done(p: Any, row: dict[str, Any]) -> None:
+                rows[p] = row
+                bar.set_postfix_str(f"{_relative(p, root).name}: {row['status']}")
+                bar.update(1)
 
-        items = [Task(p, out, params, name=names[p], **kwargs) for p in paths]
-        for o in map_tasks(run_one, items, scheduler=scheduler, jobs=int(jobs), retries=0):
-            p = paths[o.index]
-            if o.ok:
-                row = o.value
-            else:  # the worker (process or Dask worker) died, or the task was lost
-                result_json, pdf = output_paths(p, out, names[p])
-                row = {
-                    "recording": str(p),
-                    "status": "failed",
-                    "reason": f"worker failed: {o.error}",
-                    "seconds": o.seconds,
-                    "result_json": str(result_json),
-                    "pdf": str(pdf),
-                }
-            done(p, row)
+            items = [Task(p, out, params, name=names[p], **kwargs) for p in paths]
+            target = client if client is not None else scheduler
+            for o in map_tasks(run_one, items, scheduler=target, jobs=int(jobs), retries=0):
+                p = paths[o.index]
+                if o.ok:
+                    row = o.value
+                else:  # the worker (process or Dask worker) died, or the task was lost
+                    result_json, pdf = output_paths(p, out, names[p])
+                    row = {
+                        "recording": str(p),
+                        "status": "failed",
+                        "reason": f"worker failed: {o.error}",
+                        "seconds": o.seconds,
+                        "result_json": str(result_json),
+                        "pdf": str(pdf),
+                    }
+                done(p, row)
+    finally:
+        if client is not None:
+            with contextlib.suppress(Exception):
+                client.close(timeout=5)
     ordered = [rows[p] for p in paths]
     csv_path, parquet_path = _write_summary(ordered, out)
     counts: dict[str, int] = {}

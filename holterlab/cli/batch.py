@@ -22,7 +22,11 @@ def register(sub: argparse._SubParsersAction) -> None:
             "recordings whose result and PDF exist."
         ),
     )
-    p.add_argument("folder", help="folder of recordings (.edf .bdf .hea .zip .csv .aiecg .ecg)")
+    p.add_argument(
+        "folder",
+        help="folder of recordings (.edf .bdf .hea .zip .csv .aiecg .ecg), or an fsspec URL "
+        "such as s3://bucket/holter/",
+    )
     p.add_argument("--out", required=True, help="output folder (created if missing)")
     p.add_argument("--jobs", default="1", help="recordings processed at once (default 1)")
     p.add_argument(
@@ -48,8 +52,15 @@ def run(args: argparse.Namespace) -> int:
     if jobs < 1:
         raise ParameterError(f"--jobs must be at least 1, got {jobs}")
     params = parse_params(args.params)
-    if not Path(args.folder).is_dir():
+    from holterlab.distributed.workers import is_url
+
+    if not is_url(args.folder) and not Path(args.folder).is_dir():
         raise ParameterError(f"{args.folder} is not a folder; give the folder of recordings")
+    if is_url(args.out):
+        raise ParameterError(
+            f"--out {args.out}: give a folder path (on a Dask cluster, a disk every worker "
+            "mounts), not a URL"
+        )
     output_folder(args.out)
     summary = run_batch(
         args.folder,

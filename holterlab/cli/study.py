@@ -53,9 +53,15 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError("--pdf prints the report, --no-report skips it: give one of them")
     if Path(args.study).is_dir():
         raise ParameterError(f"{args.study} is a folder; give the study file (YAML)")
+    from holterlab.distributed.workers import is_url
+
+    if args.out is not None and is_url(args.out):
+        raise ParameterError(f"--out {args.out}: give a folder path, not a URL")
     spec = load_study(args.study)
     if args.out is not None:
         output_folder(args.out)
+    else:
+        output_folder(spec.out, f"the study's out: folder ({args.study})")
     result = run_study(
         spec,
         out=args.out,
@@ -69,9 +75,10 @@ def run(args: argparse.Namespace) -> int:
     c = result.counts
     n = sum(c.values())
     where = args.scheduler or spec.scheduler or "local"
+    remote = " + remote" if n > len(spec.recordings) * len(spec.variants) else ""
     print(
         f"study {spec.name!r}: {len(spec.recordings)} recordings x {len(spec.variants)} "
-        f"variants = {n} runs on {where}: {c['ran']} ran, {c['cached']} cached, "
+        f"variants{remote} = {n} runs on {where}: {c['ran']} ran, {c['cached']} cached, "
         f"{c['failed']} failed, {c['cancelled']} cancelled ({result.seconds:.1f} s)"
     )
     for _, row in result.failed.iterrows():

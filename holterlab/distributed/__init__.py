@@ -18,8 +18,11 @@ reason. Errors are split in two kinds:
 
 A worker that dies mid-task (killed, out of memory) is handled by Dask itself: its tasks are
 rescheduled on the remaining workers, up to the scheduler's ``allowed-failures`` (default 3
-deaths per task, then the item fails with ``KilledWorker``). Locally a crashed pool process
-(``BrokenProcessPool``) restarts the pool and charges every unfinished item one attempt.
+deaths per task, then the item fails with ``KilledWorker``). When the connection to the
+scheduler is lost (the scheduler died), every unfinished item fails with
+``error_type="SchedulerError"`` ("the connection to the Dask scheduler was lost").
+Locally a crashed pool process (``BrokenProcessPool``) restarts the pool and charges every
+unfinished item one attempt.
 
 ``cancel`` (a :class:`threading.Event` or a callable) is polled about ten times a second: when
 it turns true, pending tasks are cancelled (local pool processes are stopped), every

@@ -591,7 +591,53 @@ def outcome(future: Any, item: Any = None, index: int = 0, attempts: int = 1) ->
     return TaskOutcome(index, item, "failed", error=message, error_type=name, attempts=attempts)
 
 
+def _lost(index: int, item: Any, client: Any) -> TaskOutcome:
+    """A task the cluster dropped without being asked to: the scheduler went away (or the
+    task was cancelled on the cluster by someone else)."""
+    if getattr(client, "status", "running") == "running":
+        error = "the task was cancelled on the Dask cluster (not by this run)"
+    else:
+        error = "the connection to the Dask scheduler was lost"
+    return TaskOutcome(index, item, "failed", error=error, error_type="SchedulerError")
+
+
+class _DropCancelledTracebacks:
+    """Logging filter: drop the ``asyncio.CancelledError`` tracebacks ``distributed.client``
+    logs when a client whose scheduler went away is closed (its reconnection attempt is
+    cancelled). The loss itself is reported once per item as a clean outcome."""
+
+    def filter(self, record: Any) -> bool:
+        import asyncio
+
+        exc = record.exc_info[0] if record.exc_info else None
+        return not (isinstance(exc, type) and issubclass(exc, asyncio.CancelledError))
+
+
+_DROP_CANCELLED = _DropCancelledTracebacks()
+
+
+def _quiet_client_log() -> None:
+    """Install :class:`_DropCancelledTracebacks` on ``distributed.client`` (once)."""
+    import logging
+
+    log = logging.getLogger("distributed.client")
+    if _DROP_CANCELLED not in log.filters and not os.environ.get("HOLTERLAB_DEBUG"):
+        log.addFilter(_DROP_CANCELLED)
+
+
 def _dask_outcomes(
+    func: Callable[..., Any],
+    items: list[Any],
+    scheduler: Any,
+    cancelled: Callable[[], bool],
+    retries: int,
+    timeout_s: float,
+) -> Iterator[TaskOutcome]:
+    _quiet_client_log()
+    yield from _dask_run(func, items, scheduler, cancelled, retries, timeout_s)
+
+
+def _dask_run(
     func: Callable[..., Any],
     items: list[Any],
     scheduler: Any,
@@ -624,13 +670,7 @@ def _dask_outcomes(
                 return
             if getattr(client, "status", "running") in ("closed", "closing"):
                 for i in sorted(waiting):
-                    yield TaskOutcome(
-                        i,
-                        items[i],
-                        "failed",
-                        error="the connection to the Dask scheduler was lost",
-                        error_type="SchedulerError",
-                    )
+                    yield _lost(i, items[i], client)
                 waiting.clear()
                 return
             batch = ac.next_batch(block=False) if ac.has_ready() else []
@@ -642,6 +682,10 @@ def _dask_outcomes(
                 if i is None or i not in waiting:
                     continue
                 out = outcome(fut, items[i], i)
+                if out.status == "cancelled":
+                    # not by us (that returns above): the scheduler dropped the task, which
+                    # is what Dask reports for every pending task when the connection is lost
+                    out = _lost(i, items[i], client)
                 del waiting[i]
                 with contextlib.suppress(Exception):
                     fut.release()

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import time
+from pathlib import Path
 from typing import Any
 
 from holterlab.annotations import Annotations
-from holterlab.errors import ParameterError
+from holterlab.errors import ParameterError, RecordingNotFoundError
 
 __all__ = [
     "run_study_task",
@@ -183,6 +184,20 @@ def _evaluation_kwargs(task: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _check_reference(reference: Any) -> None:
+    """A clear error for a local reference file that is not there (URLs are checked when
+    they are fetched)."""
+    from holterlab.distributed.workers import is_url
+
+    if isinstance(reference, Annotations) or is_url(str(reference)):
+        return
+    if not Path(reference).exists():
+        raise RecordingNotFoundError(
+            f"{reference}: no such reference annotation file (give reference: or "
+            "reference_ext: in the study file)"
+        )
+
+
 def run_study_task(task: dict[str, Any]) -> dict[str, Any]:
     """Worker function: analyse one recording with one variant and score it.
 
@@ -199,6 +214,8 @@ def run_study_task(task: dict[str, Any]) -> dict[str, Any]:
     from holterlab.distributed.workers import analyze_annotation_path, analyze_path
 
     mode = task.get("mode")
+    if task["reference"] != task["path"]:
+        _check_reference(task["reference"])  # before a long analysis whose scoring would fail
     t0 = time.perf_counter()
     if mode == "beats":
         result = analyze_annotation_path(task["path"], task.get("params"))

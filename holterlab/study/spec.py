@@ -319,9 +319,13 @@ def _glob(pattern: str) -> list[str]:
     if is_url(pattern):
         import fsspec
 
-        fs, fspath = fsspec.core.url_to_fs(pattern)
-        protocol = pattern.split("://", 1)[0]
-        return sorted(f"{protocol}://{p.lstrip('/')}" for p in fs.glob(fspath))
+        try:
+            fs, fspath = fsspec.core.url_to_fs(pattern)
+        except (ImportError, ValueError) as exc:
+            raise ParameterError(f"{pattern}: cannot open this URL ({exc})") from None
+        # unstrip_protocol keeps the root of each file system (file:///data/x.atr, not
+        # file://data/x.atr, which would name the host "data")
+        return sorted(fs.unstrip_protocol(p) for p in fs.glob(fspath))
     return sorted(globlib.glob(pattern))
 
 
