@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from holterlab._atomic import atomic_path
+from holterlab._urls import url_filesystem
 from holterlab.errors import HolterlabError, ParameterError
 
 __all__ = [
@@ -79,17 +80,7 @@ def _find_remote(url: str, recursive: bool) -> list[str]:
     """The recordings under an fsspec folder URL, as URLs (sorted)."""
     import posixpath
 
-    try:
-        import fsspec
-    except ImportError:
-        raise ParameterError(
-            f"{url}: reading URLs needs the fsspec package (pip install fsspec, plus s3fs "
-            "for s3://)"
-        ) from None
-    try:
-        fs, root = fsspec.core.url_to_fs(url)
-    except (ImportError, ValueError) as exc:
-        raise ParameterError(f"{url}: cannot open this URL ({exc})") from None
+    fs, root = url_filesystem(url)
     try:
         if not fs.isdir(root):
             raise ParameterError(f"{url} is not a folder; give the folder of recordings")

@@ -634,17 +634,6 @@ def _dask_outcomes(
     timeout_s: float,
 ) -> Iterator[TaskOutcome]:
     _quiet_client_log()
-    yield from _dask_run(func, items, scheduler, cancelled, retries, timeout_s)
-
-
-def _dask_run(
-    func: Callable[..., Any],
-    items: list[Any],
-    scheduler: Any,
-    cancelled: Callable[[], bool],
-    retries: int,
-    timeout_s: float,
-) -> Iterator[TaskOutcome]:
     own = isinstance(scheduler, (str, os.PathLike))
     client = connect(scheduler, timeout_s=timeout_s) if own else scheduler
     if not hasattr(client, "submit"):

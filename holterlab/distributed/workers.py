@@ -16,8 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from holterlab._urls import url_filesystem
 from holterlab.distributed.executor import CancelArg
-from holterlab.errors import ParameterError, RecordingNotFoundError
+from holterlab.errors import RecordingNotFoundError
 
 __all__ = ["local_path", "is_url", "analyze_path", "analyze_annotation_path", "header_info"]
 
@@ -60,17 +61,7 @@ def local_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         parsed = urlparse(text)
         yield Path(unquote(parsed.netloc + parsed.path) if parsed.netloc else unquote(parsed.path))
         return
-    try:
-        import fsspec
-    except ImportError:
-        raise ParameterError(
-            f"{text}: reading URLs needs the fsspec package (pip install fsspec, plus s3fs "
-            "for s3://)"
-        ) from None
-    try:
-        fs, fspath = fsspec.core.url_to_fs(text)
-    except (ImportError, ValueError) as exc:
-        raise ParameterError(f"{text}: cannot open this URL ({exc})") from None
+    fs, fspath = url_filesystem(text)
     fspath = fspath.rstrip("/")
     parent, name = posixpath.split(fspath)
     stem = _split_stem(name)
