@@ -16,11 +16,14 @@ from typing import Any
 import numpy as np
 
 from holterlab.errors import ParameterError
-from holterlab.viz.grid import MM_PER_MV, MM_PER_S
+from holterlab.viz.grid import MINOR_S, MM_PER_MV, MM_PER_S
 
 __all__ = [
+    "CAL_MV",
+    "CAL_S",
     "CLASS_COLORS",
     "DetailData",
+    "calibration_paths",
     "detail_layout",
     "detail_data",
     "detail_elements",
@@ -42,6 +45,11 @@ LEAD_PX = 150.0
 #: RR values are written only between beats at least this many pixels apart (a number
 #: of 3-4 digits needs about that much; closer, they overprint each other).
 RR_LABEL_PX = 30.0
+#: The calibration pulse: 1 mV high (10 mm at standard gain) and 0.2 s wide (5 mm), its
+#: rising edge this far (2 mm) after the window start.
+CAL_MV = 1.0
+CAL_S = 0.2
+CAL_LEAD_S = 2 * MINOR_S
 
 
 def detail_layout(seconds: float, n_leads: int, width: int) -> tuple[float, float, int]:
@@ -155,13 +163,32 @@ def detail_data(
     return data
 
 
+def calibration_paths(data: DetailData) -> list[dict[str, np.ndarray]]:
+    """The 1 mV / 0.2 s calibration pulse of each lead, at the left edge of the window.
+
+    One ``{"time", "mV"}`` polyline per lead, in plot coordinates (seconds, mV with the lead
+    offset), as in the PDF report (:mod:`holterlab.report.figures`): a 2 mm flat lead-in from
+    the window start, a step of :data:`CAL_MV` held for :data:`CAL_S`, and back down for
+    2 mm. The pulse stands on the lead's baseline (0 mV) when it fits its band with 0.2 mV to
+    spare, else on the band middle minus 0.5 mV (it then spans the middle of the band).
+    """
+    a = data.start_s + CAL_LEAD_S
+    b = a + CAL_S
+    time = np.array([data.start_s, a, a, b, b, b + CAL_LEAD_S])
+    half = data.band_mv / 2
+    base = 0.0 if CAL_MV <= half - 0.2 else -CAL_MV / 2
+    step = np.array([0.0, 0.0, CAL_MV, CAL_MV, 0.0, 0.0])
+    return [{"time": time, "mV": float(o) + base + step} for o in data.offsets]
+
+
 def detail_elements(data: DetailData) -> Any:
     """The layers of a detail plot as bare HoloViews elements (no options).
 
-    Five layers of five element types, always the same, so a ``DynamicMap`` updates them in
-    place and its options (:func:`detail_options`) are set once: the grid (``Segments``), the
-    leads (one multi-line ``Path``), the selected beat (``VLines``), the beat markers coloured
-    by class (``Points``) and the text (``Labels``: class letters above, RR in ms below). The
+    Six layers, always the same, so a ``DynamicMap`` updates them in place and its options
+    (:func:`detail_options`) are set once: the grid (``Segments``), the leads (one multi-line
+    ``Path``), the calibration pulses (a ``Path`` of group ``Calibration``, see
+    :func:`calibration_paths`), the selected beat (``VLines``), the beat markers coloured by
+    class (``Points``) and the text (``Labels``: class letters above, RR in ms below). The
     grid spans exactly the window, which therefore sets the axis ranges.
     """
     import holoviews as hv
@@ -189,6 +216,7 @@ def detail_elements(data: DetailData) -> Any:
         for k in range(len(data.leads))
     ]
     leads = hv.Path(paths, kdims=["time", "mV"])
+    calibration = hv.Path(calibration_paths(data), kdims=["time", "mV"], group="Calibration")
     top = y1 - 0.2 * data.band_mv
     bottom = y0 + 0.08 * data.band_mv
     n = data.beat_time.size
@@ -228,7 +256,7 @@ def detail_elements(data: DetailData) -> Any:
     sel = data.selected
     in_window = np.flatnonzero(data.beat_index == sel) if sel >= 0 else np.zeros(0, np.int64)
     selected = hv.VLines(data.beat_time[in_window], kdims=["time"])
-    return hv.Overlay([grid, leads, selected, markers, text])
+    return hv.Overlay([grid, leads, calibration, selected, markers, text])
 
 
 def _sized_by_its_frame(plot: Any, element: Any) -> None:
@@ -271,6 +299,10 @@ def detail_options(data: DetailData, *, title: str = "") -> list[Any]:
             color="color", line_width=1, tools=[TapTool(behavior="inspect")], **common
         ),
         hv.opts.Path(color="#111111", line_width=1.2, **common),
+        # the calibration pulses in the trace colour, with square corners
+        hv.opts.Path(
+            "Path.Calibration", color="#111111", line_width=1.2, line_join="miter", **common
+        ),
         hv.opts.VLines(color="#f59f00", line_width=3, alpha=0.6, default_tools=[]),
         hv.opts.Points(
             fill_color="color", marker="inverted_triangle", size=11, line_color="white", **common
