@@ -244,6 +244,10 @@ class Families:
         self.labels[int(family)] = label
 
 
+#: Peak-to-peak (mV) below which a lead of a beat's window carries no signal (lead off).
+FLAT_LEAD_MV = 1e-3
+
+
 def median_templates(
     read_window,
     fid: np.ndarray,
@@ -264,6 +268,9 @@ def median_templates(
         Fiducial (re-aligned) sample of every beat.
     members
         Beat indices per family (:func:`gallery_members`).
+
+    Per lead, beats whose window is flat there (below :data:`FLAT_LEAD_MV` peak to peak) or
+    has missing samples are left out of that lead's median.
     """
     width = pre + post + 1
     out = np.zeros((len(members), n_leads, width), dtype=np.float32)
@@ -271,5 +278,14 @@ def median_templates(
         if len(idx) == 0:
             continue
         stack = np.stack([read_window(int(fid[i]) - pre, int(fid[i]) + post + 1) for i in idx])
-        out[f] = np.median(stack, axis=0)
+        # per lead, only the beats in which that lead carries a signal: a lead that was off
+        # (flat or missing) in some members would otherwise pull the median towards zero;
+        # off in all of them, the lead stays all zero (drawn as "lead off")
+        finite = np.isfinite(stack)
+        span = np.ptp(np.where(finite, stack, 0.0), axis=2)
+        live = finite.all(axis=2) & (span >= FLAT_LEAD_MV)
+        for lead in range(n_leads):
+            ok = live[:, lead]
+            if ok.any():
+                out[f, lead] = np.median(stack[ok, lead], axis=0)
     return out

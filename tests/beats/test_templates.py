@@ -121,3 +121,31 @@ def test_families_relabel_validates():
         fam.relabel(0, "Z")
     with pytest.raises(ParameterError):
         fam.relabel(5, "N")
+
+
+def test_median_template_leaves_out_beats_whose_lead_was_off():
+    """Lead 1 is off (flat, or missing samples) in 4 of 9 beats: its template is the median
+    of the 5 beats with signal, not pulled towards zero; off in all, it stays all zero."""
+    rng = np.random.default_rng(1)
+    width = 21
+    shape = np.sin(np.linspace(0, np.pi, width)).astype(np.float32)
+    beats = {}
+    for i in range(9):
+        w = np.stack([shape * 1.0, shape * 0.5]) + rng.normal(0, 0.01, (2, width))
+        if i in (0, 2):
+            w[1] = 0.0  # flat: lead off
+        if i in (4, 6):
+            w[1, 5:9] = np.nan  # missing samples
+        beats[i * 100] = w.astype(np.float32)
+
+    def read(start, stop):
+        return beats[start + 10]
+
+    fid = np.arange(9) * 100
+    tpl = median_templates(read, fid, [np.arange(9)], 2, 10, 10)
+    good = np.stack([beats[i * 100][1] for i in (1, 3, 5, 7, 8)])
+    np.testing.assert_allclose(tpl[0, 1], np.median(good, axis=0), atol=1e-6)
+    assert tpl[0, 1].max() > 0.45 and np.isfinite(tpl[0]).all()
+    off = {k: np.stack([v[0], np.zeros(width, np.float32)]) for k, v in beats.items()}
+    tpl_off = median_templates(lambda a, b: off[a + 10], fid, [np.arange(9)], 2, 10, 10)
+    assert not tpl_off[0, 1].any() and tpl_off[0, 0].max() > 0.9
