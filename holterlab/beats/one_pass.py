@@ -5,8 +5,11 @@
 :func:`~holterlab.beats.classify.classify_beats_recording`, but reads the signal once and
 overlaps the two: while the (sequential) detector works on a chunk, a worker thread cuts the
 classification windows and pacing-spike scores of the beats the detector has already
-accepted. The detector leaves much of the second core idle, so this hides most of that work
-(``benchmarks/beats24h.py``: about 0.4 s of 24 hours on two cores).
+accepted, from the chunks the detector was given (the last three: the detector accepts a
+beat about a chunk after it reads it; the recording is read again only for beats outside
+them). The detector leaves much of the
+second core idle, so this hides most of that work (``benchmarks/beats24h.py``: about 0.4 s
+of 24 hours on two cores).
 
 The windows of all beats go into one array allocated for the most beats the detector can
 find (one per half refractory period); pages beyond the beats actually found are never written,
@@ -16,6 +19,7 @@ one after the other.
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
@@ -123,6 +127,7 @@ def detect_and_classify_recording(
                 raise CancelledError("beat detection cancelled")
             block = np.asarray(recording.get_samples(idx, i0, min(n, i0 + step)), np.float32)
             det.push(block)
+            cut.add_signal(block, i0)
             del block
             cut.take(det.beats)
             report("detect", min(n, i0 + step) / max(n, 1))
@@ -151,8 +156,9 @@ def detect_and_classify_recording(
 class _WindowCutter:
     """Cuts the windows (and spike scores) of accepted beats in a worker thread.
 
-    The signal around the beats is read from the recording in the calling thread (a view for
-    recordings held in memory), batch by batch as the detector accepts beats.
+    The signal around the beats comes from the last three chunks the detector was given
+    (:meth:`add_signal`), or, for beats outside them, from the recording. At most
+    :data:`_BACKLOG` batches wait for the worker, so their chunks do not pile up.
     """
 
     def __init__(
@@ -177,10 +183,31 @@ class _WindowCutter:
         self.cap = cap
         self.parts_taken = 0
         self.done = 0  # beats handed to the worker
+        # (start, float32 block) of the chunks the detector was given: it accepts a beat about
+        # a chunk after reading it (the envelope of its last step waits for the next push)
+        self.blocks: deque[tuple[int, np.ndarray]] = deque(maxlen=3)
         self.pool: ThreadPoolExecutor | None = ThreadPoolExecutor(
             1, thread_name_prefix="holterlab-windows"
         )
-        self.jobs: list[Future] = []
+        self.jobs: deque[Future] = deque()
+
+    def add_signal(self, block: np.ndarray, start: int) -> None:
+        """The chunk the detector was just given (samples ``start`` on)."""
+        self.blocks.append((int(start), block))
+
+    def _signal(self, r0: int, r1: int) -> np.ndarray:
+        """Samples ``r0..r1`` of the leads used: from the chunks held, else read again."""
+        if self.blocks:
+            s0 = self.blocks[0][0]
+            end = self.blocks[-1][0] + self.blocks[-1][1].shape[1]
+            if s0 <= r0 and r1 <= end:
+                parts = [
+                    blk[:, max(r0 - s, 0) : max(min(r1 - s, blk.shape[1]), 0)]
+                    for s, blk in self.blocks
+                ]
+                parts = [p for p in parts if p.shape[1]]
+                return parts[0] if len(parts) == 1 else np.concatenate(parts, axis=1)
+        return np.asarray(self.recording.get_samples(self.idx, r0, r1), np.float32)
 
     def take(self, parts: list[np.ndarray]) -> None:
         """Queue the beats of the detector's accepted parts not taken yet."""
@@ -198,8 +225,10 @@ class _WindowCutter:
             raise RuntimeError("more beats than one per half refractory period")
         r0 = max(0, int(beats[0]) - self.margin)
         r1 = min(self.n, int(beats[-1]) + self.margin)
-        block = np.asarray(self.recording.get_samples(self.idx, r0, r1), np.float32)
+        block = self._signal(r0, r1)
         assert self.pool is not None
+        while len(self.jobs) >= _BACKLOG:
+            self.jobs.popleft().result()
         self.jobs.append(self.pool.submit(self._cut, block, beats, r0, self.done))
         self.done += beats.size
 
@@ -210,8 +239,9 @@ class _WindowCutter:
             self.spike[at : at + beats.size] = pacing_spike_score(block, self.fs, beats - r0)
 
     def result(self) -> tuple[BeatWindows, np.ndarray | None]:
-        for job in self.jobs:
-            job.result()
+        while self.jobs:
+            self.jobs.popleft().result()
+        self.blocks.clear()
         k = self.done
         w = self.windows
         windows = BeatWindows(w.win[:k], w.fid[:k], w.scal[:k], self.g)
@@ -219,6 +249,11 @@ class _WindowCutter:
         return windows, spike
 
     def close(self) -> None:
+        self.blocks.clear()
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
+
+
+#: Batches of beats that may wait for the window worker.
+_BACKLOG = 2

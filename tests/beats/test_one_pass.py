@@ -117,3 +117,24 @@ def test_cancel_during_the_families_and_features():
             progress=lambda f: stop.set() if f >= 0.0 else None,
             cancel=stop.is_set,
         )
+
+
+def test_the_signal_is_read_about_once(monkeypatch):
+    """The windows are cut from the chunks the detector was given: the recording is not read
+    a second time (only a few seconds around a chunk edge may be)."""
+    rec = holterlab.read(MITDB / "101.hea")
+    q = quality_recording(rec, chunk_s=120.0)
+    want_b, want = _both(rec, 120.0)[1:]
+    read: list[int] = []
+    original = type(rec).get_samples
+
+    def counting(self, leads=None, start=0, stop=None):
+        out = original(self, leads, start, stop)
+        read.append(out.shape[-1])
+        return out
+
+    monkeypatch.setattr(type(rec), "get_samples", counting)
+    beats, labels = OP.detect_and_classify_recording(rec, quality=q, chunk_s=120.0)
+    monkeypatch.undo()
+    _assert_same(want_b, want, beats, labels)
+    assert sum(read) <= rec.n_samples + 60 * rec.fs
