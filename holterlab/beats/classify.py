@@ -631,9 +631,11 @@ def classify_beats_recording(
 def _cancel_checker(cancel: Any, message: str) -> Callable[[], None]:
     """A function raising :class:`~holterlab.errors.CancelledError` once ``cancel`` (an
     event or a callable returning True, or None) says stop."""
+    from holterlab.quality import _cancel_check
+
     if cancel is None:
         return _no_check
-    is_set = cancel.is_set if hasattr(cancel, "is_set") else cancel
+    is_set = _cancel_check(cancel)
 
     def check() -> None:
         if is_set():

@@ -21,8 +21,9 @@ Holter reader does:
 * :func:`conducted_in_fibrillation`: in atrial fibrillation, a family no wider than the
   dominant one whose beats are not early is conducted (a changed QRS shape), not ventricular;
 * :func:`wide_runs_at_sinus_rate`: two or more wide beats in a row that keep the sinus rate
-  from the beat before them to the beat after them, with sinus P waves and a QRS less than
-  1.5 times as wide as the dominant one, are conducted with a bundle-branch block, not V;
+  from the beat before them to the beat after them, with P waves that are not dissociated
+  and a QRS less than 1.5 times as wide as the dominant one, are conducted with a
+  bundle-branch block, not V;
 * :func:`family_consensus`: a family takes its beats' majority label; a V override inside a
   non-V family needs strong evidence, and a V beat in a family of (aberrated) S beats is S.
 

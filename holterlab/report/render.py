@@ -147,13 +147,10 @@ def _kernel_manager_class() -> type:
 
 # ---------------------------------------------------------------------- progress, cancel
 def _cancel_fn(cancel: CancelArg) -> Callable[[], bool] | None:
-    if cancel is None:
-        return None
-    if isinstance(cancel, threading.Event):
-        return cancel.is_set
-    if callable(cancel):
-        return lambda: bool(cancel())
-    raise ParameterError("cancel must be a threading.Event or a callable returning bool")
+    """None without ``cancel`` (then the plain papermill engine runs), else its check."""
+    from holterlab.quality import _cancel_check
+
+    return None if cancel is None else _cancel_check(cancel)
 
 
 def _check_progress(progress: ProgressArg) -> None:
