@@ -148,7 +148,11 @@ def _check(cancelled: Callable[[], bool], stage: str) -> None:
         raise CancelledError(f"analysis cancelled during {stage}")
 
 
-def _recording_section(recording: Recording, analysable_s: float, noise_pct: float) -> dict:
+def _recording_section(
+    recording: Recording, analysable_s: float, noise_pct: float, noisy_pct: float | None
+) -> dict:
+    """``noise_pct``: time excluded as unanalysable; ``noisy_pct``: time analysed although
+    every usable lead was noisy (None when unknown)."""
     return {
         "name": recording.name,
         "path": recording.path,
@@ -157,6 +161,7 @@ def _recording_section(recording: Recording, analysable_s: float, noise_pct: flo
         "duration_s": round(recording.duration, 3),
         "analysable_s": round(float(analysable_s), 3),
         "noise_pct": round(float(noise_pct), 2),
+        "noisy_pct": None if noisy_pct is None else round(float(noisy_pct), 2),
         "fs": recording.fs,
         "n_samples": recording.n_samples,
         "leads": list(recording.leads),
@@ -357,7 +362,7 @@ def analyze(
             hrv,
             stqt,
             recording_section=_recording_section(
-                recording, quality.analysable_s, quality.noise_pct
+                recording, quality.analysable_s, quality.noise_pct, quality.noisy_pct
             ),
             labels=labels,
             beats=beats,
@@ -560,6 +565,7 @@ def analyze_beats(
         "noise_pct": round(100.0 * (1.0 - rhythm.analysable_s / duration_s), 2)
         if duration_s > 0
         else 0.0,
+        "noisy_pct": None,
         "fs": fs,
         "n_samples": int(round(duration_s * fs)),
         "leads": [],

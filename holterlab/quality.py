@@ -195,6 +195,18 @@ class QualityResult:
             return 0.0
         return float(100.0 * (1.0 - self.analysable_s / self.duration_s))
 
+    @property
+    def noisy_pct(self) -> float:
+        """Percentage of the recording that is analysed although noisy: at least one lead is
+        usable, but every usable lead is flagged :data:`NOISY` (SNR below ``noisy_snr``).
+        Beats found there are less certain. Excluded time is not counted (see
+        :attr:`noise_pct`)."""
+        if self.n_samples == 0 or self.n_segments == 0:
+            return 0.0
+        clean = self.usable & ((self.flags & NOISY) == 0)
+        noisy = self.segment_usable & ~clean.any(axis=0)
+        return float(100.0 * self._segment_lengths()[noisy].sum() / self.n_samples)
+
     def excluded_intervals(self) -> np.ndarray:
         """Merged stretches with no usable lead, (k, 2) float64 seconds ``[start, end)``."""
         bad = ~self.segment_usable
@@ -269,6 +281,7 @@ class QualityResult:
             "duration_s": round(self.duration_s, 3),
             "analysable_s": round(self.analysable_s, 3),
             "noise_pct": round(self.noise_pct, 2),
+            "noisy_pct": round(self.noisy_pct, 2),
             "segment_s": self.segment_samples / self.fs,
             "leads": per_lead,
         }

@@ -32,7 +32,7 @@ from holterlab.events import Event, events_to_frame
 __all__ = ["HolterResult", "SCHEMA_VERSION", "ResultError", "result_schema", "json_safe"]
 
 #: Version of the result schema: MAJOR changes break readers, MINOR ones only add fields.
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 SECTIONS = (
     "recording",
@@ -270,10 +270,12 @@ class HolterResult:
                 "duration_s": rec.get("duration_s"),
                 "analysable_s": rec.get("analysable_s"),
                 "noise_pct": rec.get("noise_pct"),
+                "noisy_pct": rec.get("noisy_pct"),
                 "beats_total": beats.get("total"),
                 "hr_min_bpm": (hr.get("min") or {}).get("bpm"),
                 "hr_mean_bpm": hr.get("mean_bpm"),
                 "hr_max_bpm": (hr.get("max") or {}).get("bpm"),
+                "hr_max_sinus_bpm": (hr.get("sinus_max") or {}).get("bpm"),
                 "v_total": v.get("total"),
                 "v_burden_pct": v.get("burden_pct"),
                 "s_total": s.get("total"),

@@ -52,6 +52,12 @@ def test_result_is_schema_valid_and_complete(result):
     assert d["st"] is not None and d["qt"] is not None and d["hrv"] is not None
     assert d["recording"]["analysable_s"] <= d["recording"]["duration_s"]
     assert {e["type"] for e in d["events"]} & {"vt", "pause", "af"}
+    assert 0.0 <= d["recording"]["noisy_pct"] <= 100.0 - d["recording"]["noise_pct"]
+    hr = d["heart_rate"]
+    # the sinus maximum leaves out AF and ectopic runs, so it is never above the maximum
+    # by more than a window's rounding
+    assert hr["sinus_max"]["bpm"] <= hr["max"]["bpm"] + 1.0
+    assert hr["sinus_min"]["bpm"] >= hr["min"]["bpm"] - 1.0
     # the schema demands the ST and QT values (a result without them does not validate)
     import jsonschema
 

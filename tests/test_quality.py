@@ -136,6 +136,39 @@ def test_nstdb_electrode_motion_noise_lowers_snr_but_is_not_excluded():
     assert q.noise_pct < 1.0
 
 
+def test_noisy_pct_counts_analysed_time_with_every_usable_lead_noisy():
+    from holterlab.quality import QualityResult
+
+    flags = np.zeros((2, 10), np.uint8)
+    flags[0, 0:4] = NOISY  # lead 1 clean there: not noisy time
+    flags[:, 4:6] = NOISY  # both leads noisy: noisy but analysed
+    flags[0, 6] = NOISY
+    flags[1, 6] = FLAT  # the only usable lead is noisy
+    flags[:, 7] = FLAT  # excluded: noise_pct, not noisy_pct
+    q = QualityResult(fs=100.0, n_samples=950, segment_samples=100, flags=flags,
+                      snr=np.ones((2, 10), np.float32))  # fmt: skip
+    assert q.noisy_pct == pytest.approx(30.0 * 100 / 95)
+    assert q.noise_pct == pytest.approx(10.0 * 100 / 95)
+    assert q.summary()["noisy_pct"] == pytest.approx(31.58, abs=0.01)
+
+
+def test_heavy_noise_on_every_lead_is_noisy_but_analysed_time():
+    rec = holterlab.read(MITDB / "118.hea")
+    x, fs = rec.get(stop=300.0), rec.fs
+    assert signal_quality(x, fs).noisy_pct == 0.0
+    y = x.copy()
+    a, b = int(100 * fs), int(200 * fs)
+    y[:, a:b] += 0.4 * np.random.default_rng(0).standard_normal((2, b - a)).astype(np.float32)
+    q = signal_quality(y, fs)
+    assert q.noise_pct < 2.0  # still analysed
+    assert 10.0 < q.noisy_pct <= 100.0 / 3.0 + 1.0  # within the 100 s of noise
+    clean = q.usable & ((q.flags & NOISY) == 0)
+    noisy_seg = np.flatnonzero(q.segment_usable & ~clean.any(axis=0))
+    seg_s = q.segment_samples / fs
+    assert noisy_seg.min() * seg_s >= 100.0 - seg_s
+    assert (noisy_seg.max() + 1) * seg_s <= 200.0 + seg_s
+
+
 def test_gain_and_polarity_do_not_change_noise_flags(rec118):
     x, fs = rec118
     q = signal_quality(x, fs)

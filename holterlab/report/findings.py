@@ -134,6 +134,11 @@ def findings(result: dict[str, Any]) -> list[str]:
         text = f"Recording of {fmt_duration(duration)}, {fmt_duration(analysable)} analysable"
         if rec.get("noise_pct"):
             text += f" ({fmt_unit(rec['noise_pct'], 'noise_pct')} noise or artefact)"
+        if rec.get("noisy_pct"):
+            text += (
+                f"; {fmt_unit(rec['noisy_pct'], 'noise_pct')} was analysed with every usable "
+                "lead noisy"
+            )
         out.append(text + ".")
 
     lo, hi = hr.get("min") or {}, hr.get("max") or {}
@@ -145,6 +150,16 @@ def findings(result: dict[str, Any]) -> list[str]:
             + (f" ({hr['basis']})" if hr.get("basis") else "")
             + "."
         )
+        smax = hr.get("sinus_max") or {}
+        if (
+            smax.get("bpm") is not None
+            and hi.get("bpm") is not None
+            and hi["bpm"] - smax["bpm"] >= 0.5
+        ):
+            out.append(
+                f"The maximum rate is not sinus (AF, flutter or an ectopic run); the fastest "
+                f"sinus rate was {fmt_unit(smax['bpm'], 'bpm')} at {clock(smax.get('time_s'))}."
+            )
     for kind, word, key in (
         ("brady", "Bradycardia", "brady_bpm"),
         ("tachy", "Tachycardia", "tachy_bpm"),

@@ -231,7 +231,8 @@ def _recording_pairs(ctx: Any) -> list[tuple[str, str]]:
         ("Start", start),
         ("Duration", fmt_duration(rec.get("duration_s"))),
         ("Analysable", fmt_duration(rec.get("analysable_s"))),
-        ("Noise / artefact", fmt_unit(rec.get("noise_pct"), "noise_pct")),
+        ("Noise / artefact (excluded)", fmt_unit(rec.get("noise_pct"), "noise_pct")),
+        ("Noisy but analysed", fmt_unit(rec.get("noisy_pct"), "noise_pct")),
         ("Leads", leads),
         ("Sampling rate", f"{fmt(rec.get('fs'), digits=0)} Hz" if rec.get("fs") else DASH),
         ("Format", fmt(rec.get("format"))),
@@ -245,6 +246,14 @@ def _at(clock: Clock, point: dict[str, Any] | None) -> str:
     return f"{fmt_unit(point['bpm'], 'bpm')} at {clock(point.get('time_s'))}"
 
 
+def _differs(a: dict[str, Any] | None, b: dict[str, Any] | None) -> bool:
+    """Two rate points with different rates (a missing one never differs)."""
+    a, b = a or {}, b or {}
+    if a.get("bpm") is None or b.get("bpm") is None:
+        return False
+    return abs(float(a["bpm"]) - float(b["bpm"])) >= 0.5
+
+
 def _key_numbers(result: dict[str, Any]) -> list[tuple[str, str]]:
     clock = Clock.from_result(result)
     hr = result.get("heart_rate") or {}
@@ -256,8 +265,10 @@ def _key_numbers(result: dict[str, Any]) -> list[tuple[str, str]]:
         ("Heart rate min", _at(clock, hr.get("min"))),
         ("Heart rate mean", fmt_unit(hr.get("mean_bpm"), "mean_bpm")),
         ("Heart rate max", _at(clock, hr.get("max"))),
-        ("Total beats", fmt(beats.get("total"))),
     ]
+    if _differs(hr.get("sinus_max"), hr.get("max")):
+        pairs.append(("Heart rate max, sinus", _at(clock, hr.get("sinus_max"))))
+    pairs.append(("Total beats", fmt(beats.get("total"))))
     for name, sec, letter in (("Ventricular", v, "V"), ("Supraventricular", s, "S")):
         if sec is None:
             pairs += [(f"{name} beats", na), (f"{letter} couplets, triplets, runs", na)]

@@ -79,6 +79,10 @@ def _af_summary(episodes, series) -> AFSummary:
     )
 
 
+#: Ectopic run events that are not sinus rhythm (left out of brady/tachy and sinus rates).
+_RUN_TYPES = ("vt", "ivr", "svt", "s_run")
+
+
 def analyze_rhythm(
     beats,
     labels,
@@ -132,7 +136,8 @@ def analyze_rhythm(
     v_sum, s_sum, ectopy_events = analyze_ectopy(series, p.ectopy, af_spans)
     pause_events = find_pauses(series, p.pause, af_spans)
     running = running_rate(series, p.rate)
-    hr = heart_rate_summary(series, p.rate, running)
+    runs = [(e.start_s, e.end_s) for e in ectopy_events if e.type in _RUN_TYPES]
+    hr = heart_rate_summary(series, p.rate, running, arrhythmia=af_spans + runs)
     day, night = day_night(series, p.rate, running)
     breaking: list[tuple[float, float]] = []
     skipped: list[tuple[float, float]] = []
@@ -140,7 +145,7 @@ def analyze_rhythm(
         # brady/tachy are sinus episodes: AF/flutter ends them, short ectopic runs are skipped
         breaking = list(af_spans)
         for e in ectopy_events:
-            if e.type in ("vt", "ivr", "svt", "s_run"):
+            if e.type in _RUN_TYPES:
                 short = e.end_s - e.start_s <= p.rate.rate_episodes_bridge_s
                 (skipped if short else breaking).append((e.start_s, e.end_s))
     rate_events = rate_episodes(series, p.rate, exclude=breaking, skip=skipped)

@@ -47,23 +47,41 @@ __all__ = [
 ]
 
 
-def _valid_rr(series: BeatSeries, max_rr_s: float) -> np.ndarray:
+def _valid_rr(
+    series: BeatSeries, max_rr_s: float, exclude: list[tuple[float, float]] | None = None
+) -> np.ndarray:
+    """RR intervals used in rate averages: not across excluded time, at most ``max_rr_s``,
+    and not overlapping any of the ``exclude`` spans (seconds)."""
     rr = series.rr
     ok = ~np.isnan(rr)
     ok[ok] = rr[ok] <= max_rr_s
+    t = series.t
+    for a, b in exclude or ():
+        # the interval ending at beat i spans (t[i-1], t[i]]: it overlaps [a, b] when
+        # t[i] >= a and t[i-1] <= b, i.e. beats i0 .. i1 with t[i0] >= a, t[i1 - 1] <= b
+        i0 = int(np.searchsorted(t, a, side="left"))
+        i1 = int(np.searchsorted(t, b, side="right")) + 1
+        ok[i0 : min(i1, ok.size)] = False
     return ok
 
 
 def running_rate(
-    series: BeatSeries, params: RateParams | None = None
+    series: BeatSeries,
+    params: RateParams | None = None,
+    exclude: list[tuple[float, float]] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The running average used for min/max: ``(time_s, bpm)`` of every valid window."""
+    """The running average used for min/max: ``(time_s, bpm)`` of every valid window.
+
+    RR intervals overlapping an ``exclude`` span (seconds) are left out, like pauses: a
+    window keeps the rate of its other intervals if they still fill 80 % of it
+    (``"window"`` basis), a ``"beats"`` average holding one is skipped.
+    """
     p = params or RateParams()
     t = series.t
     if t.size < 2:
         return np.zeros(0), np.zeros(0)
     rr = np.nan_to_num(series.rr, nan=0.0)
-    ok = _valid_rr(series, p.max_rr_s)
+    ok = _valid_rr(series, p.max_rr_s, exclude)
     rr = np.where(ok, rr, 0.0)
     c_rr = np.concatenate([[0.0], np.cumsum(rr)])
     c_n = np.concatenate([[0], np.cumsum(ok)])
@@ -118,11 +136,23 @@ def heart_rate_summary(
     series: BeatSeries,
     params: RateParams | None = None,
     running: tuple[np.ndarray, np.ndarray] | None = None,
+    arrhythmia: list[tuple[float, float]] | None = None,
 ) -> HeartRateSummary:
-    """Min/mean/max heart rate over the analysable time (see the module conventions)."""
+    """Min/mean/max heart rate over the analysable time (see the module conventions).
+
+    ``sinus_min``/``sinus_max`` are the extremes of the same running average without the RR
+    intervals that overlap the ``arrhythmia`` spans (seconds; :func:`holterlab.rhythm.\
+analyze_rhythm` passes the AF/flutter episodes and the VT, IVR, SVT and slow S runs), so a
+    fast AF or a VT run, which sets ``max``, does not hide the fastest sinus rate. Without
+    spans they equal ``min``/``max``.
+    """
     p = params or RateParams()
     times, bpm = running if running is not None else running_rate(series, p)
     lo, hi = _extremes(times, bpm, series.start_time)
+    if arrhythmia:
+        s_lo, s_hi = _extremes(*running_rate(series, p, arrhythmia), series.start_time)
+    else:
+        s_lo, s_hi = lo, hi
     mean = 60.0 * series.n / series.analysable_s if series.analysable_s > 0 else None
     return HeartRateSummary(
         n_beats=series.n,
@@ -131,6 +161,8 @@ def heart_rate_summary(
         min=lo,
         max=hi,
         basis=_basis(p),
+        sinus_min=s_lo,
+        sinus_max=s_hi,
     )
 
 

@@ -76,7 +76,9 @@ class HeartRateSummary(_ToDict):
     """Heart rate over the analysable time.
 
     ``mean_bpm`` is beats per analysable minute; ``min``/``max`` are the extremes of the
-    running average named by ``basis`` (e.g. ``"60 s window"``).
+    running average named by ``basis`` (e.g. ``"60 s window"``), over all beats (the
+    ventricular rate, also in AF or a VT run); ``sinus_min``/``sinus_max`` those of the same
+    average without the RR intervals of AF/flutter episodes and ectopic runs.
     """
 
     n_beats: int
@@ -85,6 +87,8 @@ class HeartRateSummary(_ToDict):
     min: RatePoint
     max: RatePoint
     basis: str
+    sinus_min: RatePoint = field(default_factory=RatePoint)
+    sinus_max: RatePoint = field(default_factory=RatePoint)
 
 
 @dataclass(frozen=True)

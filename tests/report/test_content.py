@@ -433,3 +433,23 @@ def test_hrv_table_leaves_out_short_term_vlf_and_short_record_ulf(synth_result):
     assert row.count("–") >= 1
     ulf = html[html.index("<td>ULF</td>") : html.index("</tr>", html.index("<td>ULF</td>"))]
     assert "ms²" not in ulf
+
+
+def test_sinus_maximum_and_noisy_time_are_reported_when_they_matter(synth_result):
+    r = copy.deepcopy(synth_result[1])
+    clock = Clock.from_result(r)
+    hr = r["heart_rate"]
+    hr["max"] = {"bpm": 162.0, "time_s": 4000.0}
+    hr["sinus_max"] = {"bpm": 118.0, "time_s": 900.0}
+    r["recording"]["noisy_pct"] = 3.5
+    pairs = dict(tables._key_numbers(r))
+    assert pairs["Heart rate max, sinus"] == f"118 bpm at {clock(900.0)}"
+    text = " ".join(findings.findings(r))
+    assert f"the fastest sinus rate was 118 bpm at {clock(900.0)}" in text
+    assert "3.5% was analysed with every usable lead noisy" in text
+    # a sinus maximum equal to the maximum adds nothing
+    hr["sinus_max"] = dict(hr["max"])
+    r["recording"]["noisy_pct"] = 0.0
+    assert "Heart rate max, sinus" not in dict(tables._key_numbers(r))
+    text = " ".join(findings.findings(r))
+    assert "fastest sinus rate" not in text and "every usable lead noisy" not in text

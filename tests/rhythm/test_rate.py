@@ -145,3 +145,41 @@ def test_rate_params_validate():
         RateParams(brady_bpm=90, tachy_bpm=80)
     with pytest.raises(ValueError):
         RateParams(day_start_h=7, night_start_h=7)
+
+
+def test_sinus_max_leaves_out_fast_af_and_vt_runs():
+    b = RRBuilder(seed=11)
+    b.sinus(900, bpm=70, rsa=0.0).sinus(300, bpm=95, rsa=0.0).sinus(600, bpm=70, rsa=0.0)
+    b.af(600, bpm=150, cv=0.2).sinus(600, bpm=70, rsa=0.0)
+    b.run("V", 40, 180).sinus(600, bpm=70, rsa=0.0)
+    beats, labels, truth = b.build()
+    r = analyze_rhythm(beats, labels, FS)
+    assert r.events_of("af") and r.events_of("vt")
+    hr = r.heart_rate
+    # the overall maximum is the ventricular rate of the AF; the sinus maximum is the
+    # 95/min stretch, found in its own time
+    assert hr.max.bpm > 130
+    af = r.events_of("af")[0]
+    assert af.start_s - 60 < hr.max.time_s < af.end_s + 60
+    assert hr.sinus_max.bpm == pytest.approx(95, abs=3)
+    assert 900 < hr.sinus_max.time_s < 1200
+    assert hr.sinus_min.bpm == pytest.approx(70, abs=3)
+    d = r.to_dict()["heart_rate"]
+    assert d["sinus_max"]["bpm"] == pytest.approx(hr.sinus_max.bpm)
+
+
+def test_sinus_extremes_equal_overall_ones_in_sinus_rhythm():
+    times = constant_rate([(600, 70), (300, 45), (600, 70), (180, 120), (600, 70)])
+    hr = analyze(times).heart_rate
+    assert hr.sinus_max == hr.max and hr.sinus_min == hr.min
+
+
+def test_running_rate_leaves_out_intervals_in_exclude_spans():
+    times = constant_rate([(600, 60), (120, 150), (600, 60)])
+    s = prepare(*from_times(times, "N" * len(times), FS), FS)
+    _, bpm = running_rate(s, RateParams())
+    assert bpm.max() == pytest.approx(150, abs=1)
+    t, bpm = running_rate(s, RateParams(), exclude=[(600.4, 720.6)])
+    assert np.allclose(bpm, 60.0)
+    # windows overlapping the span by more than 20 % of their length are skipped
+    assert not np.any((t > 600 + 10) & (t < 720 - 10))
