@@ -2,6 +2,9 @@
 
     panel serve widgets/holter_dashboard.py --args rec.aiecg rec.result.json
 
+Add ``--unused-session-lifetime 5000 --check-unused-sessions 1000`` so that a closed tab's
+analysis is cancelled within seconds, as ``holterlab dashboard`` does.
+
 Only composes :mod:`holterlab.ui` components (the same ``holterlab dashboard`` serves).
 """
 

@@ -38,6 +38,11 @@ __all__ = ["Dashboard", "serve", "stop_jobs_when_session_ends", "EXTENSIONS"]
 #: Panel extensions the dashboard needs.
 EXTENSIONS = ("tabulator",)
 POLL_MS = 250
+#: A closed tab's session is destroyed (and its jobs cancelled) this long after its last
+#: connection ends, checked this often (Bokeh's defaults, 15 s and 17 s, let an analysis run
+#: on for half a minute); the lifetime leaves a slow first page load time to connect.
+UNUSED_SESSION_LIFETIME_MS = 5000
+CHECK_UNUSED_SESSIONS_MS = 1000
 CSS = """
 .hl-title { font-size: 20px; font-weight: 600; }
 """
@@ -47,7 +52,8 @@ def stop_jobs_when_session_ends(model: WorkbenchModel) -> bool:
     """Cancel ``model``'s background jobs when the served browser session ends.
 
     Registers a callback with :meth:`panel.io.state.State.on_session_destroyed` for the
-    current session (Bokeh destroys a session some seconds after its tab was closed); the
+    current session (:func:`serve` has Bokeh destroy a session 5-6 s after its tab was
+    closed; ``panel serve`` takes ``--unused-session-lifetime`` for the same); the
     callback calls :meth:`WorkbenchModel.cancel_all`, so a running analysis or report
     render (and its kernel) stops instead of running on for nobody. Outside a served session
     (a notebook, a script) nothing is registered and False is returned.
@@ -187,6 +193,8 @@ def serve(
         websocket_origin=[f"127.0.0.1:{port}", f"localhost:{port}"],
         threaded=False,
         start=False,
+        unused_session_lifetime_milliseconds=UNUSED_SESSION_LIFETIME_MS,
+        check_unused_sessions_milliseconds=CHECK_UNUSED_SESSIONS_MS,
     )
     print(f"holterlab dashboard at http://127.0.0.1:{server.port}/", flush=True)
     if ready is not None:

@@ -81,3 +81,27 @@ def test_no_hook_outside_a_served_session(monkeypatch):
         assert stop_jobs_when_session_ends(wb) is False
         Dashboard(model=wb)
     assert not doc.session_destroyed_callbacks
+
+
+def test_serve_destroys_closed_sessions_within_seconds(monkeypatch):
+    import holterlab.ui.app as app_mod
+
+    seen: dict = {}
+
+    class _Stop(Exception):
+        pass
+
+    def fake_serve(panels, **kw):
+        seen.update(kw)
+        raise _Stop
+
+    monkeypatch.setattr(app_mod.pn, "serve", fake_serve)
+    monkeypatch.setattr(app_mod, "_warm_up", lambda: None)
+    with pytest.raises(_Stop):
+        app_mod.serve(show=False)
+    # a closed tab's jobs are cancelled within about 6 s, not Bokeh's 15-32 s
+    total = (
+        seen["unused_session_lifetime_milliseconds"] + seen["check_unused_sessions_milliseconds"]
+    )
+    assert total <= 6000
+    assert seen["unused_session_lifetime_milliseconds"] >= 3000  # time for a slow first load
