@@ -26,7 +26,7 @@ from typing import Any
 
 from holterlab._atomic import atomic_path
 from holterlab._urls import url_filesystem
-from holterlab.errors import HolterlabError, ParameterError
+from holterlab.errors import CancelledError, HolterlabError, ParameterError
 
 __all__ = [
     "RECORDING_EXTENSIONS",
@@ -204,6 +204,7 @@ def run_one(
     template: str | None = None,
     timeout_s: float | None = None,
     force: bool = False,
+    cancel: Any = None,
 ) -> dict[str, Any]:
     """Analyse one recording and render its report, through papermill; never raises for a
     failure of this recording (it is returned as ``status="failed"`` with its ``reason``).
@@ -223,11 +224,17 @@ def run_one(
         As for :func:`holterlab.report.render_report`.
     force
         Redo finished recordings.
+    cancel
+        :class:`threading.Event` or callable: when true, the analysis or the report stops
+        (the notebook kernel is interrupted) and nothing is written; the row's status is
+        ``cancelled``. :func:`holterlab.distributed.map_tasks` passes its own (a cancelled
+        batch, or Ctrl-C, stops the recordings running on Dask workers too).
 
     Returns
     -------
     dict
-        ``recording``, ``status`` (``ok``, ``skipped``, ``failed``), ``reason``, ``seconds``,
+        ``recording``, ``status`` (``ok``, ``skipped``, ``failed``, ``cancelled``), ``reason``,
+        ``seconds``,
         ``result_json``, ``pdf`` and the headline numbers (when a result exists).
     """
     from holterlab.distributed.workers import is_url, local_path
@@ -259,6 +266,7 @@ def run_one(
                     patient=patient,
                     template=template,
                     timeout_s=timeout_s,
+                    cancel=cancel,
                 )
         else:
             from holterlab.io import read
@@ -275,10 +283,14 @@ def run_one(
                     result_out=result_json,
                     template=template,
                     timeout_s=timeout_s,
+                    cancel=cancel,
                 )
             if url:
                 _set_recording_path(result_json, str(path))
         row.update(_headline(result_json))
+    except CancelledError as exc:
+        row["status"] = "cancelled"
+        row["reason"] = _one_line(exc)
     except Exception as exc:  # noqa: BLE001 - one broken recording must not stop the batch
         row["status"] = "failed"
         row["reason"] = _one_line(exc)
@@ -356,6 +368,7 @@ def run_batch(
     template: str | None = None,
     timeout_s: float | None = None,
     scheduler: str | None = None,
+    cancel: Any = None,
 ) -> BatchSummary:
     """Analyse and report every recording of ``folder`` into ``outdir``.
 
@@ -380,6 +393,10 @@ def run_batch(
         A Dask scheduler address (``tcp://HOST:PORT``): each recording is analysed and
         reported on the cluster's workers (which must reach the recordings and ``outdir``);
         a worker that dies has its recording rescheduled. None: this machine.
+    cancel
+        :class:`threading.Event` or callable: when true, the recordings being processed stop
+        (locally or on the Dask workers) without writing outputs, and every unfinished one is
+        listed as ``cancelled``. Ctrl-C stops the running ones the same way.
 
     Returns
     -------
@@ -437,21 +454,28 @@ def run_batch(
 
             items = [Task(p, out, params, name=names[p], **kwargs) for p in paths]
             target = client if client is not None else scheduler
-            for o in map_tasks(run_one, items, scheduler=target, jobs=int(jobs), retries=0):
-                p = paths[o.index]
-                if o.ok:
-                    row = o.value
-                else:  # the worker (process or Dask worker) died, or the task was lost
-                    result_json, pdf = output_paths(p, out, names[p])
-                    row = {
-                        "recording": str(p),
-                        "status": "failed",
-                        "reason": f"worker failed: {o.error}",
-                        "seconds": o.seconds,
-                        "result_json": str(result_json),
-                        "pdf": str(pdf),
-                    }
-                done(p, row)
+            outcomes = map_tasks(
+                run_one, items, scheduler=target, jobs=int(jobs), retries=0, cancel=cancel
+            )
+            try:
+                for o in outcomes:
+                    p = paths[o.index]
+                    if o.ok:
+                        row = o.value
+                    else:  # the worker died, the task was lost, or the batch was cancelled
+                        result_json, pdf = output_paths(p, out, names[p])
+                        cancelled = o.status == "cancelled"
+                        row = {
+                            "recording": str(p),
+                            "status": "cancelled" if cancelled else "failed",
+                            "reason": o.error if cancelled else f"worker failed: {o.error}",
+                            "seconds": o.seconds,
+                            "result_json": str(result_json),
+                            "pdf": str(pdf),
+                        }
+                    done(p, row)
+            finally:  # Ctrl-C: the recordings running on Dask workers are cancelled too
+                outcomes.close()
     finally:
         if client is not None:
             with contextlib.suppress(Exception):

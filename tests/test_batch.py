@@ -106,6 +106,20 @@ def test_run_one_is_a_plain_function_of_plain_arguments(folder, first_run):
     json.dumps(row)  # plain types only: shippable to other executors
 
 
+def test_cancelled_run_one_writes_nothing_and_says_so(folder, tmp_path):
+    row = run_one(str(folder / "alpha.hea"), str(tmp_path), None, beats="annotations",
+                  cancel=lambda: True)  # fmt: skip
+    assert row["status"] == "cancelled" and "cancelled" in row["reason"]
+    assert not list(tmp_path.iterdir())
+
+
+def test_cancelled_batch_lists_the_unfinished_recordings(folder, tmp_path):
+    summary = run_batch(folder, tmp_path, beats="annotations", progress=False,
+                        cancel=lambda: True)  # fmt: skip
+    assert {r["status"] for r in summary.rows} == {"cancelled"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.csv", "summary.parquet"]
+
+
 def test_bad_arguments(folder, tmp_path):
     with pytest.raises(ParameterError, match="jobs"):
         run_batch(folder, tmp_path, jobs=0)

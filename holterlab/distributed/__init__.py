@@ -26,9 +26,12 @@ unfinished item one attempt.
 
 ``cancel`` (a :class:`threading.Event` or a callable) is polled about ten times a second: when
 it turns true, pending tasks are cancelled (local pool processes are stopped), every
-unfinished item is yielded with ``status="cancelled"`` and the iteration ends. On Dask a task
-already running on a worker cannot be interrupted; it finishes there and its result is
-dropped.
+unfinished item is yielded with ``status="cancelled"`` and the iteration ends. Items already
+running stop too when ``func`` takes a ``cancel`` keyword (``run_one`` of a batch and
+``run_study_task`` of a study do): it is given a check that turns true on the cancel, in this
+process or on the Dask worker (a watcher thread there sees the task's future cancelled, or
+the batch's ``distributed.Event`` set). Closing the iteration early, as Ctrl-C does, cancels
+the same way. A ``func`` without the keyword runs to its end and its result is dropped.
 
 Recordings are read *on the workers*, from paths they can reach: a local or shared-disk path,
 or an fsspec URL (``s3://bucket/x.edf``, ``gs://``, ``memory://``, ``file://``...). Remote files

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import concurrent.futures
 import contextlib
+import inspect
 import os
 import posixpath
 import re
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,11 +29,15 @@ __all__ = [
     "submit",
     "outcome",
     "run_item",
+    "run_item_on_dask",
+    "watch_cancel",
     "POLL_S",
 ]
 
 #: How often (s) the loops look at ``cancel`` while waiting for results.
 POLL_S = 0.1
+#: How often (s) a task running on a Dask worker looks whether it was cancelled.
+CANCEL_POLL_S = 0.5
 
 CancelArg = threading.Event | Callable[[], bool] | None
 ProgressArg = bool | Callable[["TaskOutcome", int, int], None] | None
@@ -146,14 +152,32 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
-def _call(func: Callable[..., Any], item: Any) -> Any:
-    if isinstance(item, Task):
-        return func(*item.args, **item.kwargs)
-    return func(item)
+def accepts_cancel(func: Callable[..., Any]) -> bool:
+    """Whether ``func`` takes a ``cancel`` keyword (then the executors pass their check)."""
+    try:
+        param = inspect.signature(func).parameters.get("cancel")
+    except (TypeError, ValueError):
+        return False
+    return param is not None and param.kind in (
+        inspect.Parameter.KEYWORD_ONLY,
+        inspect.Parameter.POSITIONAL_OR_KEYWORD,
+    )
 
 
-def run_item(func: Callable[..., Any], item: Any) -> dict[str, Any]:
+def _call(func: Callable[..., Any], item: Any, cancel: Callable[[], bool] | None = None) -> Any:
+    args, kwargs = (item.args, dict(item.kwargs)) if isinstance(item, Task) else ((item,), {})
+    if cancel is not None and "cancel" not in kwargs and accepts_cancel(func):
+        kwargs["cancel"] = cancel
+    return func(*args, **kwargs)
+
+
+def run_item(
+    func: Callable[..., Any], item: Any, cancel: Callable[[], bool] | None = None
+) -> dict[str, Any]:
     """Run ``func`` on one item where it is (a worker); what every backend ships.
+
+    When ``func`` takes a ``cancel`` keyword (and the item does not set it), ``cancel`` is
+    passed on, so a cancelled batch stops the item it is running too.
 
     Returns ``{"ok": True, "value": ..., "seconds": ..., "worker": ...}``, or for a
     :class:`~holterlab.errors.HolterlabError` ``{"ok": False, "error": ..., "error_type": ...}``.
@@ -162,7 +186,7 @@ def run_item(func: Callable[..., Any], item: Any) -> dict[str, Any]:
     t0 = time.perf_counter()
     worker = f"{socket.gethostname()}:{os.getpid()}"
     try:
-        value = _call(func, item)
+        value = _call(func, item, cancel)
     except HolterlabError as exc:
         return {
             "ok": False,
@@ -177,6 +201,72 @@ def run_item(func: Callable[..., Any], item: Any) -> dict[str, Any]:
         "seconds": round(time.perf_counter() - t0, 3),
         "worker": worker,
     }
+
+
+def _key_dropped(worker: Any, key: str) -> bool:
+    """True when the worker was told to forget ``key`` (its future was cancelled/released)."""
+    try:
+        ts = worker.state.tasks.get(key)
+    except Exception:  # noqa: BLE001 - internals of distributed; then rely on the event
+        return False
+    return ts is None or getattr(ts, "state", None) == "cancelled"
+
+
+def watch_cancel(
+    event: Any,
+    worker: Any,
+    key: str,
+    cancel: threading.Event,
+    done: threading.Event,
+    poll_s: float = CANCEL_POLL_S,
+) -> None:
+    """Worker-side watcher thread of a running Dask task: sets ``cancel`` when the task's
+    future was cancelled (the worker dropped ``key``) or the ``distributed.Event`` ``event``
+    (may be None) is set; returns when ``done`` is set."""
+    while not done.is_set():
+        if _key_dropped(worker, key):
+            cancel.set()
+            return
+        try:
+            if event is not None and event.wait(timeout=poll_s):
+                cancel.set()
+                return
+            if event is None:
+                done.wait(poll_s)
+        except Exception:  # noqa: BLE001 - scheduler away for a moment: keep watching
+            done.wait(poll_s)
+
+
+def run_item_on_dask(
+    func: Callable[..., Any], item: Any, key: str, cancel_name: str
+) -> dict[str, Any]:
+    """:func:`run_item` as a Dask task that can be stopped while it runs.
+
+    A watcher thread sets the item's cancel check when the task's future (Dask key ``key``)
+    is cancelled or the ``distributed.Event`` named ``cancel_name`` is set (what
+    :func:`map_tasks` does when it is cancelled or interrupted); ``func`` sees it if it takes
+    a ``cancel`` keyword, and then stops without writing outputs.
+    """
+    from distributed import Event, get_worker
+
+    worker = get_worker()
+    event: Any = Event(cancel_name)
+    try:
+        _ = event.client  # bind the worker's client here, in the task's thread
+    except Exception:  # noqa: BLE001 - no scheduler connection: the key check still works
+        event = None
+    cancel, done = threading.Event(), threading.Event()
+    watcher = threading.Thread(
+        target=watch_cancel,
+        args=(event, worker, key, cancel, done),
+        name=f"holterlab-cancel-{key}",
+        daemon=True,
+    )
+    watcher.start()
+    try:
+        return run_item(func, item, cancel.is_set)
+    finally:
+        done.set()
 
 
 def _from_payload(index: int, item: Any, payload: dict[str, Any], attempts: int) -> TaskOutcome:
@@ -347,13 +437,16 @@ def _serial_outcomes(
         while True:
             attempts += 1
             try:
-                payload = run_item(func, item)
+                payload = run_item(func, item, cancelled)
             except Exception as exc:  # noqa: BLE001 - retried, then reported; never stops others
                 if attempts <= retries and not cancelled():
                     continue
                 yield _failed(index, item, exc, attempts)
                 break
-            yield _from_payload(index, item, payload, attempts)
+            if not payload.get("ok") and payload.get("error_type") == "CancelledError":
+                yield _cancelled(index, item, attempts)  # stopped by our cancel
+            else:
+                yield _from_payload(index, item, payload, attempts)
             break
 
 
@@ -625,6 +718,14 @@ def _quiet_client_log() -> None:
         log.addFilter(_DROP_CANCELLED)
 
 
+def _stop_running(client: Any, cancel_name: str) -> None:
+    """Set the batch's cancel event: its tasks running on workers stop (best effort)."""
+    with contextlib.suppress(Exception):
+        from distributed import Event
+
+        Event(cancel_name, client=client).set()
+
+
 def _dask_outcomes(
     func: Callable[..., Any],
     items: list[Any],
@@ -645,13 +746,22 @@ def _dask_outcomes(
     # futures not yet reported, by input index; a reported future is released at once so the
     # cluster does not hold every result until the end of a long batch
     waiting: dict[int, Any] = {}
+    # running tasks watch their future and this event (run_item_on_dask): a cancel, or the
+    # generator closed by Ctrl-C, stops them on the workers too
+    batch = uuid.uuid4().hex[:12]
+    cancel_name = f"holterlab-cancel-{batch}"
     try:
         for i, item in enumerate(items):
-            waiting[i] = client.submit(run_item, func, item, pure=False, retries=retries)
+            key = f"holterlab-{re.sub(r'[^A-Za-z0-9._-]', '_', _label(item))[:40]}-{batch}-{i}"
+            waiting[i] = client.submit(
+                run_item_on_dask, func, item, key, cancel_name, key=key, pure=False,
+                retries=retries,
+            )  # fmt: skip
         index = {fut.key: i for i, fut in waiting.items()}
         ac = as_completed(list(waiting.values()), loop=client.loop)
         while waiting:
             if cancelled():
+                _stop_running(client, cancel_name)
                 client.cancel(list(waiting.values()))
                 for i in sorted(waiting):
                     yield _cancelled(i, items[i])
@@ -680,8 +790,9 @@ def _dask_outcomes(
                     fut.release()
                 yield out
     finally:
-        with contextlib.suppress(Exception):
-            if waiting:
+        if waiting:
+            _stop_running(client, cancel_name)
+            with contextlib.suppress(Exception):
                 client.cancel(list(waiting.values()))
         waiting.clear()
         if own:

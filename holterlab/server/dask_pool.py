@@ -48,6 +48,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from holterlab.distributed.executor import watch_cancel
 from holterlab.server.config import ServerConfig
 from holterlab.server.store import Store
 from holterlab.server.workers import (
@@ -68,8 +69,6 @@ CONNECT_TIMEOUT_S = 10.0
 RECONNECT_EVERY_S = 3.0
 #: How often the pool asks the scheduler how many worker threads there are.
 CAPACITY_EVERY_S = 2.0
-#: How often the worker-side watcher looks at the cancel event and the task's state.
-CANCEL_POLL_S = 0.5
 #: How long a cancel event stays set on the scheduler (for the worker to see it).
 CANCEL_EVENT_KEEP_S = 60.0
 
@@ -93,32 +92,6 @@ def check_scheduler(address: str, *, timeout_s: float = CONNECT_TIMEOUT_S) -> in
 
 
 # ===================================================================== on the Dask worker
-def _key_dropped(worker: Any, key: str) -> bool:
-    """True when the worker was told to forget ``key`` (its future was cancelled/released)."""
-    try:
-        ts = worker.state.tasks.get(key)
-    except Exception:  # noqa: BLE001 - internals of distributed; then rely on the event
-        return False
-    return ts is None or getattr(ts, "state", None) == "cancelled"
-
-
-def _watch_cancel(
-    event: Any, worker: Any, key: str, cancel: threading.Event, done: threading.Event
-) -> None:
-    while not done.is_set():
-        if _key_dropped(worker, key):
-            cancel.set()
-            return
-        try:
-            if event is not None and event.wait(timeout=CANCEL_POLL_S):
-                cancel.set()
-                return
-            if event is None:
-                done.wait(CANCEL_POLL_S)
-        except Exception:  # noqa: BLE001 - scheduler away for a moment: keep watching
-            done.wait(CANCEL_POLL_S)
-
-
 def run_on_dask(spec: dict[str, Any], topic: str, cancel_name: str) -> dict[str, Any]:
     """The Dask task of one API task: :func:`perform_task` with its outputs returned.
 
@@ -160,7 +133,7 @@ def run_on_dask(spec: dict[str, Any], topic: str, cancel_name: str) -> dict[str,
     cancel, done = threading.Event(), threading.Event()
     key = str(spec.get("dask_key", ""))
     watcher = threading.Thread(
-        target=_watch_cancel,
+        target=watch_cancel,
         args=(event, worker, key, cancel, done),
         name=f"holterlab-cancel-{spec['task_id']}",
         daemon=True,

@@ -198,8 +198,11 @@ def _check_reference(reference: Any) -> None:
         )
 
 
-def run_study_task(task: dict[str, Any]) -> dict[str, Any]:
+def run_study_task(task: dict[str, Any], cancel: Any = None) -> dict[str, Any]:
     """Worker function: analyse one recording with one variant and score it.
+
+    ``cancel`` (a :class:`threading.Event` or callable, passed by
+    :func:`holterlab.distributed.map_tasks`) stops a signal analysis while it runs.
 
     ``task`` keys: ``mode`` (``signal``/``beats``), ``path``, ``reference``, ``params`` (full
     AnalysisParams dict), ``evaluation`` (``learning_s``, ``window_ms``, ``event_types``),
@@ -225,6 +228,7 @@ def run_study_task(task: dict[str, Any]) -> dict[str, Any]:
             task.get("params"),
             format=task.get("format"),
             read_options=task.get("read_options"),
+            cancel=cancel,
         )
     else:
         raise ParameterError(f"study mode must be signal or beats, got {mode!r}")

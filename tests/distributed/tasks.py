@@ -60,3 +60,20 @@ def put_memory_files(files: dict[str, bytes]) -> int:
         with fs.open(path, "wb") as fh:
             fh.write(data)
     return len(files)
+
+
+def wait_for_cancel(folder: str, name: str, seconds: float = 60.0, cancel=None) -> str:
+    """Writes ``NAME.started``, then waits up to ``seconds`` for ``cancel()``: on a cancel it
+    writes ``NAME.stopped`` and raises CancelledError, else it writes ``NAME.finished``."""
+    from holterlab.errors import CancelledError
+
+    base = Path(folder)
+    (base / f"{name}.started").write_text("")
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if cancel is not None and cancel():
+            (base / f"{name}.stopped").write_text("")
+            raise CancelledError(f"{name} cancelled")
+        time.sleep(0.05)
+    (base / f"{name}.finished").write_text("")
+    return name

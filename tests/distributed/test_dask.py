@@ -127,6 +127,65 @@ def test_cancel_stops_pending_work(two_workers):
     assert set(statuses) <= {"ok", "cancelled"}
 
 
+def _wait_for(paths, timeout_s=60.0):
+    deadline = time.monotonic() + timeout_s
+    while not all(p.exists() for p in paths):
+        assert time.monotonic() < deadline, f"not there: {[p for p in paths if not p.exists()]}"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("how", ["cancel", "interrupt"])
+def test_cancel_stops_tasks_running_on_the_workers(two_workers, tmp_path, how):
+    """A cancel (or Ctrl-C, which closes the iteration) stops the running items on the
+    workers through their ``cancel`` keyword, not only the pending ones."""
+    stop = threading.Event()
+    items = [Task(str(tmp_path), f"item{i}", 60.0) for i in range(3)]
+    outs = map_tasks(
+        tasks.wait_for_cancel, items, scheduler=two_workers.address, cancel=stop, retries=0
+    )
+    got: list = []
+    runner = threading.Thread(target=lambda: got.extend(outs))
+    if how == "cancel":
+        runner.start()
+    else:
+        interrupted: list = []
+
+        def consume() -> None:
+            try:
+                next(outs, None)
+            except KeyboardInterrupt:
+                interrupted.append(True)
+
+        next_out = threading.Thread(target=consume)
+        next_out.start()
+    # two single-threaded workers: two items run, the third waits
+    deadline = time.monotonic() + 60
+    while len(list(tmp_path.glob("*.started"))) < 2:
+        assert time.monotonic() < deadline, "the items did not start"
+        time.sleep(0.05)
+    started = sorted(p.with_suffix(".stopped") for p in tmp_path.glob("*.started"))
+    t0 = time.monotonic()
+    if how == "cancel":
+        stop.set()
+        runner.join(30)
+        assert sorted(o.status for o in got) == ["cancelled"] * 3
+    else:
+        # Ctrl-C lands in the consumer; the iteration is closed on the way out
+        import ctypes
+
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(next_out.ident), ctypes.py_object(KeyboardInterrupt)
+        )
+        next_out.join(30)
+        assert interrupted == [True]
+    _wait_for(started, timeout_s=20)
+    assert time.monotonic() - t0 < 10  # not the 60 s the items would run
+    time.sleep(1.0)  # an item that started after the cancel stops at once too
+    for p in tmp_path.glob("*.started"):
+        assert p.with_suffix(".stopped").exists()
+    assert not list(tmp_path.glob("*.finished"))
+
+
 def test_urls_are_read_on_the_workers(two_workers, local_results):
     from distributed import Client
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -74,6 +75,30 @@ def test_cancel_serial_stops_after_the_running_item():
     outs = list(map_tasks(tasks.square, range(5), cancel=stop, progress=lambda o, d, t: stop.set()))
     assert [o.status for o in outs] == ["ok"] + ["cancelled"] * 4
     assert [o.index for o in outs] == list(range(5))
+
+
+def test_cancel_serial_stops_the_running_item_that_takes_cancel(tmp_path):
+    stop = threading.Event()
+    timer = threading.Timer(0.5, stop.set)
+    timer.start()
+    t0 = time.monotonic()
+    try:
+        items = [Task(str(tmp_path), f"item{i}", 30.0) for i in range(3)]
+        outs = list(map_tasks(tasks.wait_for_cancel, items, cancel=stop))
+    finally:
+        timer.cancel()
+    assert time.monotonic() - t0 < 10
+    assert [o.status for o in outs] == ["cancelled"] * 3
+    assert (tmp_path / "item0.stopped").exists()  # stopped while it ran, within the 30 s
+    assert not (tmp_path / "item1.started").exists()
+
+
+def test_cancel_keyword_of_the_item_wins_and_others_get_none(tmp_path):
+    # an item that sets cancel itself keeps it; a function without the keyword is not given it
+    never = Task(str(tmp_path), "own", 0.3, cancel=lambda: False)
+    outs = list(map_tasks(tasks.wait_for_cancel, [never], cancel=lambda: False))
+    assert outs[0].ok and outs[0].value == "own"
+    assert list(map_tasks(tasks.square, [3], cancel=lambda: False))[0].value == 9
 
 
 def test_cancel_pool_cancels_pending_and_running_items():

@@ -416,10 +416,10 @@ class _FakeWorker:
 
 
 def _watch(event: Any, worker: Any) -> tuple[threading.Event, threading.Event, threading.Thread]:
-    from holterlab.server.dask_pool import _watch_cancel
+    from holterlab.distributed.executor import watch_cancel
 
     cancel, done = threading.Event(), threading.Event()
-    t = threading.Thread(target=_watch_cancel, args=(event, worker, "k", cancel, done))
+    t = threading.Thread(target=watch_cancel, args=(event, worker, "k", cancel, done))
     t.start()
     return cancel, done, t
 
