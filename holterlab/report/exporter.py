@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import copy
 import os
 import shutil
@@ -30,9 +31,26 @@ from typing import Any
 
 from jinja2 import DictLoader
 from nbconvert.exporters import WebPDFExporter
+from traitlets import Any as AnyTrait
 from traitlets import Bool, Enum, Float, Int, List, Unicode, default
 
-__all__ = ["HolterWebPDFExporter", "DEFAULT_CHROMIUM", "LOCAL_MATHJAX", "PAPER_SIZES_MM"]
+from holterlab.errors import CancelledError
+
+__all__ = [
+    "HolterWebPDFExporter",
+    "PrintCancelled",
+    "DEFAULT_CHROMIUM",
+    "LOCAL_MATHJAX",
+    "PAPER_SIZES_MM",
+]
+
+#: How often (s) a running print looks at ``cancel_check``.
+CANCEL_POLL_S = 0.1
+
+
+class PrintCancelled(CancelledError):
+    """Printing to PDF was cancelled (the browser was closed; nothing was returned)."""
+
 
 #: Chromium used when neither the trait nor ``HOLTERLAB_CHROMIUM`` says otherwise.
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
@@ -117,6 +135,9 @@ class HolterWebPDFExporter(WebPDFExporter):
     launch_timeout_ms = Int(60000, help="time allowed for chromium to start").tag(config=True)
     extra_browser_args = List(Unicode(), help="more chromium arguments").tag(config=True)
     drop_stderr = Bool(True, help="leave stderr output (warnings) out").tag(config=True)
+    cancel_check = AnyTrait(
+        None, allow_none=True, help="() -> bool, polled while printing: True stops the browser"
+    )
 
     #: URLs the page requested during the last export (``file:``/``data:`` ones included).
     requested_urls: list[str]
@@ -273,6 +294,21 @@ class HolterWebPDFExporter(WebPDFExporter):
         finally:
             await pw.stop()
 
+    async def _print_or_cancel(self, html_file: Path, profile: Path) -> bytes:
+        """:meth:`_print`, stopped when ``cancel_check()`` turns true (checked every
+        :data:`CANCEL_POLL_S`): the browser is closed and :class:`PrintCancelled` raised."""
+        job = asyncio.ensure_future(self._print(html_file, profile))
+        check = self.cancel_check
+        while True:
+            done, _ = await asyncio.wait({job}, timeout=CANCEL_POLL_S)
+            if done:
+                return job.result()
+            if check is not None and check():
+                job.cancel()  # closes the page, the browser and playwright (their finally)
+                with contextlib.suppress(BaseException):
+                    await job
+                raise PrintCancelled("printing was cancelled")
+
     def run_playwright(self, html: str) -> bytes:
         """Print ``html`` to PDF bytes with the system chromium (a fresh profile each time)."""
         self.requested_urls = []
@@ -285,6 +321,7 @@ class HolterWebPDFExporter(WebPDFExporter):
             profile.mkdir()
             # asyncio.run in a worker thread: works even when the caller runs an event loop
             with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
-                return pool.submit(asyncio.run, self._print(html_file, profile)).result()
+                job = self._print_or_cancel(html_file, profile)
+                return pool.submit(asyncio.run, job).result()
         finally:
             shutil.rmtree(work, ignore_errors=True)

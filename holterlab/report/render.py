@@ -12,7 +12,8 @@ Progress and cancel: ``progress`` is ``True`` (papermill's tqdm bar) or a callba
 the overall fraction done; ``cancel`` is a :class:`threading.Event` or a callable returning
 True to stop. Cancel is checked before every cell; a cell that is running is interrupted
 (SIGINT) and, when it does not stop within :data:`INTERRUPT_GRACE_S`, its kernel is shut
-down. :class:`~holterlab.errors.CancelledError` is raised and no PDF is written.
+down; while the PDF is printed, the browser is closed. :class:`~holterlab.errors.CancelledError`
+is raised and no PDF is written.
 """
 
 from __future__ import annotations
@@ -367,13 +368,30 @@ def execute_report(
     return nb, out_nb
 
 
-def export_pdf(nb: Any, *, paper: str = "A4", footer: str = "", **traits: Any) -> bytes:
-    """Print an executed report notebook to PDF bytes (raises ReportError on failure)."""
-    from holterlab.report.exporter import HolterWebPDFExporter
+def export_pdf(
+    nb: Any,
+    *,
+    paper: str = "A4",
+    footer: str = "",
+    cancel: Callable[[], bool] | None = None,
+    **traits: Any,
+) -> bytes:
+    """Print an executed report notebook to PDF bytes (raises ReportError on failure).
 
-    exporter = HolterWebPDFExporter(paper=paper_name(paper), footer_text=footer, **traits)
+    ``cancel`` is polled ten times a second while the browser prints: when it turns true the
+    browser is closed and :class:`~holterlab.errors.CancelledError` raised.
+    """
+    from holterlab.report.exporter import HolterWebPDFExporter, PrintCancelled
+
+    exporter = HolterWebPDFExporter(
+        paper=paper_name(paper), footer_text=footer, cancel_check=cancel, **traits
+    )
     try:
         pdf, _resources = exporter.from_notebook_node(nb)
+    except PrintCancelled:
+        raise CancelledError(
+            "report cancelled while the PDF was printed; no PDF was written"
+        ) from None
     except Exception as exc:  # noqa: BLE001 - chromium/playwright failures of any kind
         raise ReportError(f"the report could not be printed to PDF: {exc}") from exc
     if not pdf.startswith(b"%PDF"):
@@ -441,7 +459,7 @@ def render_report(
     cancel
         A :class:`threading.Event` or a callable returning True to stop: checked before each
         cell and while one runs (it is interrupted, its kernel shut down if it goes on), and
-        before and after the PDF is printed.
+        ten times a second while the PDF is printed (the browser is closed).
 
     Returns
     -------
@@ -518,7 +536,7 @@ def render_report(
             )
         _check_cancelled(cancelled, "before the PDF was printed")
         report("pdf", 0.0)
-        pdf = export_pdf(nb, paper=paper, footer=footer)
+        pdf = export_pdf(nb, paper=paper, footer=footer, cancel=cancelled)
         _check_cancelled(cancelled, "while the PDF was printed")
         if keep_notebook is not None:
             import nbformat

@@ -60,3 +60,17 @@ def kernel_processes() -> list:
         except psutil.Error:
             continue
     return out
+
+
+def browser_processes() -> list:
+    """Running chromium processes started by this process (psutil processes)."""
+    import psutil
+
+    out = []
+    for child in psutil.Process().children(recursive=True):
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "chrom" in child.name().lower():
+                out.append(child)
+        except psutil.Error:
+            continue
+    return out

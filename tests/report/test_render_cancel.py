@@ -10,7 +10,12 @@ import pytest
 from holterlab.errors import CancelledError, ParameterError
 from holterlab.report import render_report
 from holterlab.report.render import RENDER_STAGES
-from tests.report.cancel_helpers import kernel_processes, wait_for, write_sleeping_template
+from tests.report.cancel_helpers import (
+    browser_processes,
+    kernel_processes,
+    wait_for,
+    write_sleeping_template,
+)
 
 psutil = pytest.importorskip("psutil")
 
@@ -86,6 +91,39 @@ def test_cancel_while_a_cell_runs_stops_the_kernel_and_writes_nothing(
     assert not out.exists()
     assert list(outdir.iterdir()) == []  # no temporary part file either
     assert wait_for(lambda: not kernel_processes(), 10), kernel_processes()
+
+
+def test_cancel_while_printing_closes_the_browser_at_once():
+    """Printing that would take a minute (the page is given 60 s to render) stops within
+    seconds of the cancel: CancelledError, and no browser left running."""
+    import time
+
+    import nbformat
+
+    from holterlab.report.render import export_pdf
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# a report")])
+    cancel = threading.Event()
+    box: dict = {}
+
+    def run():
+        try:
+            box["value"] = export_pdf(nb, cancel=cancel.is_set, page_render_timeout=60_000)
+        except BaseException as exc:  # noqa: BLE001 - inspected by the test
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    assert wait_for(lambda: bool(browser_processes()), 60), "the browser never started"
+    time.sleep(1.0)  # the page is loaded and waits for its render time
+    t0 = time.monotonic()
+    cancel.set()
+    thread.join(30)
+    assert not thread.is_alive()
+    assert time.monotonic() - t0 < 5.0
+    assert isinstance(box.get("error"), CancelledError), box
+    assert "no PDF" in str(box["error"])
+    assert wait_for(lambda: not browser_processes(), 10), browser_processes()
 
 
 def test_cancel_before_start_raises_at_once(synth_result, tmp_path):
