@@ -25,7 +25,10 @@ The classic spectral analysis of the atrial signal (Slocum et al. 1992; Bollmann
    power at every harmonic of ``fv`` while F waves conducted ``k:1`` only add power at
    multiples of ``k fv``, so ``f0`` counts as atrial only if ``k >= 2`` and its power
    exceeds ``ventricular_ratio`` times the strongest harmonic ``j fv`` with ``j`` not a
-   multiple of ``k`` (sinus and supraventricular tachycardia fail this test). An odd
+   multiple of ``k`` (sinus and supraventricular tachycardia fail this test); where the
+   window's RR intervals are metronomic (coefficient of variation below ``metronomic_cv``,
+   as fixed conduction of a stable flutter circuit makes them, while sinus rhythm keeps some
+   variation) ``metronomic_ratio`` replaces ``ventricular_ratio``. An odd
    ``k >= 3`` counts only where the window's RR intervals vary (coefficient of variation at
    least 0.08): fixed 3:1 conduction is rare in flutter, while the P and T waves of a regular
    sinus rhythm can put organised power at three times its rate.
@@ -246,7 +249,14 @@ def _measure(
         pj = _band_power(cum[c], df, fj - hw, fj + hw)
         use = (fj >= 1.0) & (fj <= b_hi + hw) & (j[None, :] % k[c, None] != 0)
         p_other = np.where(use, pj, 0.0).max(axis=1)
-        harmonic_ok[c] = (k[c] >= 2) & (p_f0[c] >= p.ventricular_ratio * p_other)
+        # fixed even conduction gives a metronomic ventricular rhythm (sinus rhythm keeps a
+        # beat-to-beat variation): there a weaker atrial peak suffices
+        ratio = np.where(
+            _regular_rr(beats, first[c], last[c], fs, p.metronomic_cv),
+            p.metronomic_ratio,
+            p.ventricular_ratio,
+        )
+        harmonic_ok[c] = (k[c] >= 2) & (p_f0[c] >= ratio * p_other)
         # fixed odd conduction (3:1, 5:1) is rare in flutter, while the P and T waves of a
         # regular sinus rhythm often put organised power at 3 x its rate: an odd harmonic
         # counts only where the RR intervals vary (variable conduction)
@@ -276,10 +286,11 @@ def _measure(
 REGULAR_RR_CV = 0.08
 
 
-def _regular_rr(beats: np.ndarray, first: np.ndarray, last: np.ndarray, fs: float) -> np.ndarray:
+def _regular_rr(
+    beats: np.ndarray, first: np.ndarray, last: np.ndarray, fs: float, cv: float = REGULAR_RR_CV
+) -> np.ndarray:
     """Whether the RR intervals between beats ``first..last-1`` of each window are regular
-    (coefficient of variation below :data:`REGULAR_RR_CV`; windows of fewer than 3 beats
-    are not)."""
+    (coefficient of variation below ``cv``; windows of fewer than 3 beats are not)."""
     rr = np.diff(beats).astype(np.float64) / fs
     c1 = np.concatenate([[0.0], np.cumsum(rr)])
     c2 = np.concatenate([[0.0], np.cumsum(rr * rr)])
@@ -291,7 +302,7 @@ def _regular_rr(beats: np.ndarray, first: np.ndarray, last: np.ndarray, fs: floa
     ok = n >= 2
     mean = s1[ok] / n[ok]
     var = np.maximum(s2[ok] / n[ok] - mean * mean, 0.0)
-    out[ok] = np.sqrt(var) < REGULAR_RR_CV * mean
+    out[ok] = np.sqrt(var) < cv * mean
     return out
 
 

@@ -76,6 +76,19 @@ class AtrialParams(Params):
         doc="a peak at k x ventricular rate is atrial only if its power exceeds this times "
         "the strongest other ventricular harmonic",
     )
+    metronomic_cv: float = param_field(
+        0.01,
+        min=0.0,
+        max=0.1,
+        doc="RR coefficient of variation below which a window's rhythm is metronomic "
+        "(fixed flutter conduction)",
+    )
+    metronomic_ratio: float = param_field(
+        0.4,
+        min=0.0,
+        max=100.0,
+        doc="ventricular_ratio used in metronomic windows",
+    )
     p_start_s: float = param_field(
         0.26, unit="s", min=0.1, max=0.5, doc="P-wave search starts this long before the QRS"
     )

@@ -294,6 +294,43 @@ def test_mitbih_118_sinus_rhythm_has_no_flutter(mitdb):
     assert r.af.afl_episodes == 0 and r.af.episodes == 0
 
 
+def test_weak_four_to_one_flutter_is_found_by_its_metronomic_rhythm():
+    """A generated 4:1 flutter whose F waves are weak next to the T-wave residue (its atrial
+    peak is below 0.6 of the strongest ventricular harmonic): its fixed conduction makes the
+    RR intervals metronomic, where ``metronomic_ratio`` (0.4) is enough."""
+    from holterlab.params.synth import SynthParams
+    from holterlab.synth import synthesize
+
+    p = SynthParams.showcase(afl_min_s=60.0, afl_max_s=90.0, af_min_s=60.0, af_max_s=90.0)
+    rec, truth = synthesize(hours=0.25, leads=2, fs=FS, seed=15, params=p)
+    (ev,) = [e for e in truth.of_type("afl") if e["conduction"] == "4:1"]
+    ann = truth.annotations.beats()
+    act = atrial_activity_recording(rec, ann.sample, ann.aami())
+    off = atrial_activity_recording(
+        rec, ann.sample, ann.aami(), params=AtrialParams(metronomic_ratio=0.6)
+    )
+    m = _inside(act.time_s, [(ev["start_s"], ev["end_s"] - 8.0)], margin=5.0)
+    assert m.sum() >= 5
+    assert np.isnan(off.atrial_rate_bpm[m]).all()  # the ordinary harmonic test misses it
+    assert np.all(np.abs(act.atrial_rate_bpm[m] - ev["flutter_rate_bpm"]) <= 12.0)
+    assert _flutter_like(act)[m].all()
+    res = analyze_rhythm(
+        ann.sample, ann.aami(), rec.fs, duration_s=rec.duration, atrial_activity=act
+    )
+    found = [e for e in res.events_of("afl") if e.start_s < ev["end_s"] and e.end_s > ev["start_s"]]
+    assert found and sum(e.duration_s for e in found) >= 0.8 * (ev["end_s"] - ev["start_s"])
+
+
+def test_mitbih_116_metronomic_sinus_rhythm_has_no_flutter(mitdb):
+    """Record 116: the DS1 sinus rhythm with the most metronomic windows whose P and T waves
+    put power at 4 x the heart rate (up to 0.35-0.4 of the strongest other harmonic)."""
+    rec, _, beats, labels = _mitbih(mitdb / "116.hea")
+    act = atrial_activity_recording(rec, beats, labels)
+    assert _flutter_like(act).sum() <= 1  # one isolated 8-s window at most, never a run
+    r = analyze_rhythm(beats, labels, rec.fs, atrial_activity=act)
+    assert r.af.afl_episodes == 0 and r.af.episodes == 0
+
+
 def test_regular_rr_windows():
     from holterlab.atrial.activity import _regular_rr
 
