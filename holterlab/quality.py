@@ -45,6 +45,7 @@ __all__ = [
     "MISSING",
     "SEVERE_NOISE",
     "NO_ECG",
+    "ISOLATED",
     "UNUSABLE",
 ]
 
@@ -62,8 +63,12 @@ SEVERE_NOISE = 16
 #: baseline wander or amplifier noise only) or dominated by high-frequency content (muscle
 #: noise, where no lead shows ECG): no ECG to analyse.
 NO_ECG = 32
+#: Usable time of less than ``min_island_s`` between long excluded stretches (at least
+#: ``island_gap_s``): a loose electrode touching for a few seconds, not ECG to analyse
+#: (set on every lead of its segments).
+ISOLATED = 64
 #: Flags that make a segment of a lead unusable.
-UNUSABLE = FLAT | SATURATED | MISSING | SEVERE_NOISE | NO_ECG
+UNUSABLE = FLAT | SATURATED | MISSING | SEVERE_NOISE | NO_ECG | ISOLATED
 
 _FLAG_NAMES = {
     FLAT: "flat",
@@ -72,6 +77,7 @@ _FLAG_NAMES = {
     MISSING: "missing",
     SEVERE_NOISE: "severe_noise",
     NO_ECG: "no_ecg",
+    ISOLATED: "isolated",
 }
 
 ProgressArg = bool | Callable[[float], None] | None
@@ -394,6 +400,36 @@ def _no_ecg(stats: np.ndarray, hard: np.ndarray, params: QualityParams, seg_s: f
     return ~hard & (too_small | (muscle & muscle_everywhere))
 
 
+def _runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """First and one-past-last index of every run of True in ``mask``."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+
+
+def _islands(flags: np.ndarray, params: QualityParams, seg_s: float) -> np.ndarray:
+    """(n_seg,) bool: usable segments lying between two excluded stretches of at least
+    ``island_gap_s`` (or one and the recording's edge) with less than ``min_island_s`` of
+    usable time in between."""
+    n_seg = flags.shape[1]
+    out = np.zeros(n_seg, dtype=bool)
+    if params.min_island_s <= 0 or n_seg == 0:
+        return out
+    usable = ((flags & UNUSABLE) == 0).any(axis=0)
+    b0, b1 = _runs(~usable)
+    long_gap = (b1 - b0) * seg_s >= params.island_gap_s
+    if not long_gap.any():
+        return out
+    # the stretches between consecutive long gaps (and the recording's edges)
+    lo = np.concatenate([[0], b1[long_gap]])
+    hi = np.concatenate([b0[long_gap], [n_seg]])
+    cum = np.concatenate([[0], np.cumsum(usable)])
+    for a, b in zip(lo, hi, strict=True):
+        n_usable = cum[b] - cum[a]
+        if b > a and 0 < n_usable and n_usable * seg_s < params.min_island_s:
+            out[a:b] = usable[a:b]
+    return out
+
+
 def _result(
     stats: np.ndarray, fs: float, n_samples: int, params: QualityParams, leads: list[str]
 ) -> QualityResult:
@@ -417,6 +453,7 @@ def _result(
     flags[noisy] |= NOISY
     flags[~hard & (snr < params.unusable_snr)] |= SEVERE_NOISE
     flags[_no_ecg(stats, hard, params, geo.seg_len / fs)] |= NO_ECG
+    flags[:, _islands(flags, params, geo.seg_len / fs)] |= ISOLATED
     return QualityResult(
         fs=fs,
         n_samples=int(n_samples),

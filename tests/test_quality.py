@@ -12,6 +12,7 @@ from holterlab.errors import CancelledError, ParameterError
 from holterlab.params.detection import QualityParams
 from holterlab.quality import (
     FLAT,
+    ISOLATED,
     MISSING,
     NO_ECG,
     NOISY,
@@ -233,6 +234,36 @@ def test_noise_only_records_are_excluded(name):
     assert np.mean((q.flags & NO_ECG).any(axis=0)) >= 0.95
     (event,) = q.noise_events()
     assert event.type == "noise" and event.detail["segments"]["no_ecg"] >= 0.95 * q.n_segments
+
+
+@pytest.mark.parametrize("name", ["bw", "ma"])
+def test_noise_only_records_have_no_analysable_time_at_all(name):
+    # a few seconds here and there pass the per-segment tests; between long excluded
+    # stretches they are islands, excluded too (they gave 41-48 "beats" and V couplets)
+    rec = holterlab.read(NSTDB / f"{name}.hea")
+    q = quality_recording(rec)
+    assert q.analysable_s == 0.0
+    assert (q.flags & ISOLATED).any()
+
+
+def test_short_usable_island_between_long_lead_off_is_excluded():
+    rec = holterlab.read(MITDB / "118.hea")
+    x, fs = rec.get(stop=420.0), rec.fs
+    y = x.copy()
+    for a, b in ((120, 200), (210, 300)):  # lead off on both leads, 10 s of contact between
+        y[:, int(a * fs) : int(b * fs)] = 0.0
+    q = signal_quality(y, fs)
+    seg_s = q.segment_samples / fs
+    island = slice(int(np.ceil(200 / seg_s)), int(210 // seg_s))
+    assert np.all(q.flags[:, island] & ISOLATED)
+    assert q.analysable_s == pytest.approx(240.0, abs=2 * seg_s)
+    # the contact is long enough, or the gaps short enough: analysed
+    for params in (QualityParams(min_island_s=8.0), QualityParams(island_gap_s=120.0)):
+        q2 = signal_quality(y, fs, params=params)
+        assert not (q2.flags & ISOLATED).any()
+        assert q2.analysable_s == pytest.approx(250.0, abs=2 * seg_s)
+    # a short recording with no long gap is never an island
+    assert signal_quality(x[:, : int(20 * fs)], fs).analysable_s == pytest.approx(20.0)
 
 
 def test_noise_only_record_yields_no_beats():

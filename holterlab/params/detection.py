@@ -140,6 +140,23 @@ class QualityParams(Params):
         "of it stay analysable)",
     )
 
+    min_island_s: float = param_field(
+        30.0,
+        unit="s",
+        min=0.0,
+        max=3600.0,
+        doc="usable time shorter than this between two excluded stretches of at least "
+        "island_gap_s (or one and the recording's edge) is excluded too (a loose electrode "
+        "touching for a moment); 0: never",
+    )
+    island_gap_s: float = param_field(
+        60.0,
+        unit="s",
+        min=0.0,
+        max=86400.0,
+        doc="excluded stretches at least this long isolate a short usable one (min_island_s)",
+    )
+
     def validate(self) -> None:
         if self.reference_segments % 2 != 1:
             raise ParameterError(
