@@ -193,6 +193,19 @@ def _e_abs(r, j, k):
     )
 
 
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _e_abs_sum(r, j0, j1, k):
+    """Sum of ``|e|`` over ``j0..j1`` (reassociated: vectorised)."""
+    acc = 0.0
+    for j in range(j0, j1 + 1):
+        acc += abs(
+            0.75 * float(r[j])
+            - 0.5 * (float(r[j - k]) + float(r[j + k]))
+            + 0.125 * (float(r[j - 2 * k]) + float(r[j + 2 * k]))
+        )
+    return acc
+
+
 @numba.njit(cache=True, nogil=True, parallel=True)
 def _score_kernel(x, beats, offsets, qrs_fraction, out):
     n_leads, n = x.shape
@@ -203,16 +216,8 @@ def _score_kernel(x, beats, offsets, qrs_fraction, out):
     k = offsets[4]
     lo_ok = 2 * k
     hi_ok = n - 1 - 2 * k
-    # prefix sums of the spike measure: the noise level of every beat in O(1); the leads
-    # are independent (one core each), and so are the beats
-    cum = np.zeros((n_leads, n + 1))
-    if hi_ok >= lo_ok:
-        for lead in numba.prange(n_leads):
-            r = x[lead]
-            c = 0.0
-            for j in range(lo_ok, hi_ok + 1):
-                c += _e_abs(r, j, k)
-                cum[lead, j + 1] = c
+    # beats are independent; the noise level of each is summed over its own window (the
+    # windows of neighbouring beats about tile the signal, so this is one pass over it)
     for i in numba.prange(beats.size):
         b = beats[i]
         best = 0.0
@@ -229,7 +234,7 @@ def _score_kernel(x, beats, offsets, qrs_fraction, out):
                     peak = v
             j0 = max(b - n_half, lo_ok)
             j1 = min(b + n_half, hi_ok)
-            noise = (cum[lead, j1 + 1] - cum[lead, j0]) / (j1 - j0 + 1)
+            noise = _e_abs_sum(r, j0, j1, k) / (j1 - j0 + 1)
             q0 = max(b - q_half, 0)
             q1 = min(b + q_half, n - 1)
             mx = float(r[q0])
