@@ -128,6 +128,14 @@ def _header_facts(annotation: str) -> tuple[int, float | None, Any, str | None]:
     return max(int(h.n_sig), 1), duration, start, note
 
 
+def _sinus_max(h: dict[str, Any]) -> str:
+    """`` (sinus max N)`` when the fastest sinus rate is below the maximum (AF, a VT run)."""
+    top, sinus = h.get("hr_max_bpm"), h.get("hr_max_sinus_bpm")
+    if top is None or sinus is None or top - sinus < 0.5:
+        return ""
+    return f" (sinus max {sinus:.1f})"
+
+
 def _print_summary(result: Any, hlab: Path, json_path: Path) -> None:
     h = result.headline()
 
@@ -148,7 +156,8 @@ def _print_summary(result: Any, hlab: Path, json_path: Path) -> None:
     beats = result.beats or {}
     print(
         f"{h['name']}: {span(h['duration_s'])} recorded, {span(h['analysable_s'])} analysable "
-        f"({fmt(h['noise_pct'], ' %')} noise)"
+        f"({fmt(h['noise_pct'], ' %')} noise"
+        + (f", {fmt(h['noisy_pct'], ' %')} analysed noisy)" if h.get("noisy_pct") else ")")
     )
     print(
         f"  beats {beats.get('total', 0):,} (N {beats.get('N', 0):,}, S {beats.get('S', 0):,}, "
@@ -156,7 +165,7 @@ def _print_summary(result: Any, hlab: Path, json_path: Path) -> None:
     )
     print(
         f"  heart rate min/mean/max {fmt(h['hr_min_bpm'])}/{fmt(h['hr_mean_bpm'])}/"
-        f"{fmt(h['hr_max_bpm'])} bpm; pauses {fmt(h['pauses'])}; "
+        f"{fmt(h['hr_max_bpm'])} bpm{_sinus_max(h)}; pauses {fmt(h['pauses'])}; "
         f"AF/flutter burden {fmt(h['af_burden_pct'], ' %')}; SDNN {fmt(h['sdnn_ms'], ' ms')}"
     )
     print(f"wrote {json_path}")

@@ -204,6 +204,7 @@ class SummaryView(pn.viewable.Viewer):
                 "HR min / mean / max",
                 f"{fmt('hr_min_bpm')} / {fmt('hr_mean_bpm')} / {fmt('hr_max_bpm')} bpm",
             ),
+            ("HR max, sinus", f"{fmt('hr_max_sinus_bpm')} bpm"),
             (
                 "V beats (burden)",
                 f'<span id="hl-v-total">{fmt("v_total")}</span> ({fmt("v_burden_pct", " %", 2)})',

@@ -67,3 +67,11 @@ def test_a_file_in_place_of_the_output_folder(mitdb, setup, capsys, command, opt
     assert err.startswith(f"holterlab: error: {option} ") and "\n" not in err, err
     assert "Errno" not in err and "give" in err
     assert blocker.read_text() == "a file where a folder should be\n"
+
+
+def test_summary_names_a_sinus_maximum_below_the_maximum():
+    from holterlab.cli.analyze import _sinus_max
+
+    assert _sinus_max({"hr_max_bpm": 161.0, "hr_max_sinus_bpm": 118.2}) == " (sinus max 118.2)"
+    assert _sinus_max({"hr_max_bpm": 118.4, "hr_max_sinus_bpm": 118.2}) == ""
+    assert _sinus_max({"hr_max_bpm": None, "hr_max_sinus_bpm": None}) == ""

@@ -140,6 +140,9 @@ def test_summary_shows_counts(wb):
     wb.relabel_beat("N", index=i)
     assert f">{wb.counts['V']:,}<" in view.pane.object
     assert 'id="hl-n-edits">1<' in view.pane.object
+    sinus = wb.summary.get("hr_max_sinus_bpm")
+    expected = "-" if sinus is None else f"{sinus:,.0f}"
+    assert f"<td>HR max, sinus</td><td>{expected} bpm</td>" in view.pane.object
 
 
 def test_family_selector_relabels(wb):
