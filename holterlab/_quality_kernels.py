@@ -25,21 +25,32 @@ import numpy as np
 
 from holterlab.beats._kernels import _median_inplace
 
-__all__ = ["quality_stats", "ecg_stats_reference", "N_ECG_STATS"]
+__all__ = [
+    "quality_stats",
+    "ecg_stats_reference",
+    "constant_fraction_reference",
+    "N_ECG_STATS",
+    "CONSTANT_COLUMN",
+]
 
 #: Columns of the output: max |q|, kurtosis of q, rms(h) / rms(q).
 N_ECG_STATS = 3
+#: Column of the fraction of samples on runs of identical values (see :func:`quality_stats`).
+CONSTANT_COLUMN = 8
 
 
 @numba.njit(cache=True, nogil=True, parallel=True)
 def quality_stats(x, seg_len, lag, dec, run_len, max_abs, w, qlag, k, out):
     # pragma: no cover - numba
-    """One pass over ``x`` (n_leads, n) float32 filling ``out`` (n_leads, n_seg, 8) float64.
+    """One pass over ``x`` (n_leads, n) float32 filling ``out`` (n_leads, n_seg, 9) float64.
 
     Columns 0-4 are those of :func:`holterlab.beats._reference.segment_stats` (same arguments
     ``lag``, ``dec``, ``run_len``, ``max_abs``; equal results, which a test checks), columns
     5-7 those of :func:`ecg_stats_reference` (arguments ``w``, ``qlag``, ``k``): max ``|q|``,
-    kurtosis of ``q``, rms(h) / rms(q), NaN where too few finite samples. Segments are
+    kurtosis of ``q``, rms(h) / rms(q), NaN where too few finite samples; column 8 the
+    fraction of the segment's samples on runs of at least ``run_len`` identical finite values
+    within ``max_abs`` (:func:`constant_fraction_reference`: a lead off for part of the
+    segment). Segments are
     independent (each filtered on its own samples), so they run in parallel.
     """
     n_leads = x.shape[0]
@@ -187,12 +198,17 @@ def _segment(x, lead, s, seg_len, lag, dec, run_len, max_abs, w, qlag, k, out, b
         out[lead, s, 2] = 0.0
         out[lead, s, 3] = 0.0
         out[lead, s, 4] = 0.0
+        out[lead, s, 8] = 0.0
         return
     clipped = beyond
+    constant = 0
+    for r in range(n_runs):
+        constant += run_n[r]
     if mx > mn:
         for r in range(n_runs):
             if run_v[r] == mx or run_v[r] == mn:
                 clipped += run_n[r]
+    out[lead, s, 8] = constant / m
     med = 0.0
     if k_med > 0:
         med = _median_inplace(buf, k_med)
@@ -201,6 +217,31 @@ def _segment(x, lead, s, seg_len, lag, dec, run_len, max_abs, w, qlag, k, out, b
     out[lead, s, 2] = clipped / m
     out[lead, s, 3] = top
     out[lead, s, 4] = med
+
+
+def constant_fraction_reference(
+    x: np.ndarray, seg_len: int, run_len: int, max_abs: float
+) -> np.ndarray:
+    """Plain Python version of column 8 of :func:`quality_stats` ((n_leads, n_seg) array)."""
+    x = np.asarray(x, dtype=np.float32)
+    n_leads, n = x.shape
+    n_seg = -(-n // seg_len)
+    out = np.zeros((n_leads, n_seg))
+    for lead in range(n_leads):
+        for s in range(n_seg):
+            seg = [float(v) for v in x[lead, s * seg_len : min(n, (s + 1) * seg_len)]]
+            if not any(np.isfinite(v) for v in seg):
+                continue
+            constant, start = 0, 0
+            for i in range(1, len(seg) + 1):
+                if i < len(seg) and seg[i] == seg[start]:
+                    continue
+                v = seg[start]
+                if np.isfinite(v) and abs(v) < max_abs and i - start >= run_len:
+                    constant += i - start
+                start = i
+            out[lead, s] = constant / len(seg)
+    return out
 
 
 def ecg_stats_reference(x: np.ndarray, seg_len: int, w: int, lag: int, k: int) -> np.ndarray:

@@ -317,7 +317,7 @@ _QRS_BOX_S = 0.025
 _QRS_LAG_S = 0.020
 _HF_PEAK_HZ = 45.0
 #: Columns of the raw statistics (see :func:`holterlab._quality_kernels.quality_stats`).
-_N_STATS = 8
+_N_STATS = 9
 
 
 def _geometry(fs: float, params: QualityParams) -> _Geometry:
@@ -332,7 +332,7 @@ def _geometry(fs: float, params: QualityParams) -> _Geometry:
 
 
 def _stats(x: np.ndarray, fs: float, params: QualityParams) -> np.ndarray:
-    """Raw per-segment statistics (n_leads, n_seg, 8) of a block starting on the grid."""
+    """Raw per-segment statistics (n_leads, n_seg, 9) of a block starting on the grid."""
     from holterlab._quality_kernels import quality_stats
 
     geo = _geometry(fs, params)
@@ -437,6 +437,8 @@ def _result(
     missing = stats[..., 0] * 100.0 > params.max_missing_pct
     flat = ~missing & (stats[..., 1] < params.flat_mv)
     saturated = ~missing & ~flat & (stats[..., 2] * 100.0 > params.saturation_pct)
+    # a lead off for part of the segment: long runs of one (not extreme) value
+    flat |= ~missing & ~saturated & (stats[..., 8] * 100.0 > params.max_constant_pct)
     hard = missing | flat | saturated
     top = np.where(hard, np.nan, stats[..., 3])
     ref = _running_median(top, params.reference_segments)

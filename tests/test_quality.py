@@ -266,6 +266,36 @@ def test_short_usable_island_between_long_lead_off_is_excluded():
     assert signal_quality(x[:, : int(20 * fs)], fs).analysable_s == pytest.approx(20.0)
 
 
+def test_a_lead_off_for_part_of_a_segment_leaves_it_out_there():
+    """Lead-off events of generated 3-lead recordings: the segments where a lead is off for
+    part of the time (its flat stretch is too short for the amplitude test) no longer give
+    that lead a weight, which lost beats the other leads showed clearly."""
+    from holterlab.params.synth import SynthParams
+    from holterlab.synth import synthesize
+
+    sp = SynthParams(lead_off_per_hour=30.0, motion_per_hour=0, pop_per_hour=0, noisy_per_hour=0)
+    rec, truth = synthesize(hours=0.5, leads=3, fs=250.0, seed=2, params=sp)
+    x, fs = np.asarray(rec.get(), np.float32), rec.fs
+    ref = truth.annotations.beats().sample
+
+    def missed(params):
+        q = signal_quality(x, fs, params=params)
+        b = holterlab.detect_beats(x, fs, quality=q)
+        j = np.clip(np.searchsorted(b, ref), 1, b.size - 1)
+        far = np.minimum(np.abs(b[j] - ref), np.abs(b[j - 1] - ref)) > 0.15 * fs
+        t = ref / fs
+        ex = q.excluded_intervals()
+        inside = np.zeros(ref.size, dtype=bool)
+        for a, e in ex:
+            inside |= (t >= a) & (t < e)
+        return int(np.count_nonzero(far & ~inside)), q
+
+    n_missed, q = missed(QualityParams())
+    assert n_missed == 0
+    assert np.any((q.flags & FLAT).any(axis=0) & q.segment_usable)  # one lead off, others on
+    assert missed(QualityParams(max_constant_pct=100.0))[0] >= 3  # without the rule
+
+
 def test_noise_only_record_yields_no_beats():
     x, fs = _nstdb_excerpt("bw", 0.0, 300.0)
     assert holterlab.detect_beats(x, fs).size <= 5
@@ -312,7 +342,13 @@ def test_no_ecg_is_chunk_size_independent():
 
 
 def test_quality_kernel_equals_references():
-    from holterlab._quality_kernels import N_ECG_STATS, ecg_stats_reference, quality_stats
+    from holterlab._quality_kernels import (
+        CONSTANT_COLUMN,
+        N_ECG_STATS,
+        constant_fraction_reference,
+        ecg_stats_reference,
+        quality_stats,
+    )
     from holterlab.beats._reference import segment_stats
 
     rng = np.random.default_rng(3)
@@ -323,13 +359,15 @@ def test_quality_kernel_equals_references():
     x[1, 2000:] = 0.5  # constant: no QRS-band activity
     for seg_len, w, lag, k in [(500, 9, 7, 4), (360, 6, 5, 3), (100, 1, 1, 1), (7, 3, 3, 2)]:
         n_seg = -(-x.shape[1] // seg_len)
-        out = np.zeros((2, n_seg, 5 + N_ECG_STATS))
+        out = np.zeros((2, n_seg, 5 + N_ECG_STATS + 1))
         quality_stats(x, seg_len, 3, 5, 10, 1e4, w, lag, k, out)
         base = np.zeros((2, n_seg, 5))
         segment_stats(x, seg_len, 3, 5, 10, 1e4, base)
         np.testing.assert_array_equal(out[..., :5], base)
         ref = ecg_stats_reference(x, seg_len, w, lag, k)
-        np.testing.assert_allclose(out[..., 5:], ref, rtol=1e-7, atol=1e-9, equal_nan=True)
+        np.testing.assert_allclose(out[..., 5:8], ref, rtol=1e-7, atol=1e-9, equal_nan=True)
+        const = constant_fraction_reference(x, seg_len, 10, 1e4)
+        np.testing.assert_allclose(out[..., CONSTANT_COLUMN], const, rtol=1e-12)
         if seg_len == 500:
             assert np.isnan(ref[1, 2]).all() and ref[1, 4, 1] == 0.0
 

@@ -25,7 +25,9 @@ class QualityParams(Params):
     sample. A segment of one lead is
 
     * *missing* when more than ``max_missing_pct`` of its samples are NaN/inf (gaps);
-    * *flat* (lead off) when its peak-to-peak amplitude is below ``flat_mv``;
+    * *flat* (lead off) when its peak-to-peak amplitude is below ``flat_mv``, or when more
+      than ``max_constant_pct`` of it sits on runs of identical values at least
+      ``saturation_ms`` long (a lead off for part of the segment);
     * *saturated* when more than ``saturation_pct`` of it sits on plateaus of identical
       values at least ``saturation_ms`` long at the segment's extreme (clipping at the ADC
       rail), or beyond ``max_abs_mv``;
@@ -61,6 +63,14 @@ class QualityParams(Params):
         min=5.0,
         max=1000.0,
         doc="shortest run of identical values at the segment extreme counted as clipping",
+    )
+    max_constant_pct: float = param_field(
+        25.0,
+        unit="%",
+        min=0.0,
+        max=100.0,
+        doc="a segment with more of its samples on runs of identical values (at least "
+        "saturation_ms long) is flat: the lead is off for part of it",
     )
     saturation_pct: float = param_field(
         10.0,
