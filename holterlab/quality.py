@@ -219,10 +219,8 @@ class QualityResult:
         if not bad.any():
             return np.zeros((0, 2), dtype=np.float64)
         b = self.segment_bounds()
-        edges = np.diff(np.concatenate([[0], bad.astype(np.int8), [0]]))
-        first = np.flatnonzero(edges == 1)
-        last = np.flatnonzero(edges == -1) - 1
-        return np.stack([b[first, 0], b[last, 1]], axis=1).astype(np.float64) / self.fs
+        first, stop = _runs(bad)
+        return np.stack([b[first, 0], b[stop - 1, 1]], axis=1).astype(np.float64) / self.fs
 
     def sample_mask(self, start: int = 0, stop: int | None = None) -> np.ndarray:
         """Bool array for samples ``[start, stop)``: True where no lead is usable."""

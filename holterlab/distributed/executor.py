@@ -31,6 +31,7 @@ __all__ = [
     "run_item",
     "run_item_on_dask",
     "watch_cancel",
+    "cancel_watch",
     "POLL_S",
 ]
 
@@ -237,19 +238,13 @@ def watch_cancel(
             done.wait(poll_s)
 
 
-def run_item_on_dask(
-    func: Callable[..., Any], item: Any, key: str, cancel_name: str
-) -> dict[str, Any]:
-    """:func:`run_item` as a Dask task that can be stopped while it runs.
+@contextlib.contextmanager
+def cancel_watch(worker: Any, key: str, cancel_name: str) -> Iterator[threading.Event]:
+    """On a Dask worker, inside a task: a :class:`threading.Event` that a watcher thread
+    (:func:`watch_cancel`) sets when the task's future (key ``key``) is cancelled or the
+    ``distributed.Event`` named ``cancel_name`` is set; the watcher stops on exit."""
+    from distributed import Event
 
-    A watcher thread sets the item's cancel check when the task's future (Dask key ``key``)
-    is cancelled or the ``distributed.Event`` named ``cancel_name`` is set (what
-    :func:`map_tasks` does when it is cancelled or interrupted); ``func`` sees it if it takes
-    a ``cancel`` keyword, and then stops without writing outputs.
-    """
-    from distributed import Event, get_worker
-
-    worker = get_worker()
     event: Any = Event(cancel_name)
     try:
         _ = event.client  # bind the worker's client here, in the task's thread
@@ -264,9 +259,25 @@ def run_item_on_dask(
     )
     watcher.start()
     try:
-        return run_item(func, item, cancel.is_set)
+        yield cancel
     finally:
         done.set()
+
+
+def run_item_on_dask(
+    func: Callable[..., Any], item: Any, key: str, cancel_name: str
+) -> dict[str, Any]:
+    """:func:`run_item` as a Dask task that can be stopped while it runs.
+
+    The item's cancel check turns true when the task's future (Dask key ``key``) is
+    cancelled or the ``distributed.Event`` named ``cancel_name`` is set (what
+    :func:`map_tasks` does when it is cancelled or interrupted); ``func`` sees it if it takes
+    a ``cancel`` keyword, and then stops without writing outputs.
+    """
+    from distributed import get_worker
+
+    with cancel_watch(get_worker(), key, cancel_name) as cancel:
+        return run_item(func, item, cancel.is_set)
 
 
 def _from_payload(index: int, item: Any, payload: dict[str, Any], attempts: int) -> TaskOutcome:

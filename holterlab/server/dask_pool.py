@@ -41,14 +41,13 @@ import logging
 import os
 import queue
 import select
-import threading
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from holterlab.distributed.executor import watch_cancel
+from holterlab.distributed.executor import cancel_watch
 from holterlab.server.config import ServerConfig
 from holterlab.server.store import Store
 from holterlab.server.workers import (
@@ -111,7 +110,7 @@ def run_on_dask(spec: dict[str, Any], topic: str, cancel_name: str) -> dict[str,
         ``"beats"`` (the JSON texts of the result file and the beat list) and ``"pdf"``
         (bytes or None).
     """
-    from distributed import Event, get_worker
+    from distributed import get_worker
 
     worker = get_worker()
     where = str(worker.address)
@@ -125,20 +124,7 @@ def run_on_dask(spec: dict[str, Any], topic: str, cancel_name: str) -> dict[str,
             ],
             "worker": where,
         }
-    event: Any = Event(cancel_name)
-    try:
-        _ = event.client  # bind the worker's client here, in the task's thread
-    except Exception:  # noqa: BLE001 - no scheduler connection: the key check still works
-        event = None
-    cancel, done = threading.Event(), threading.Event()
     key = str(spec.get("dask_key", ""))
-    watcher = threading.Thread(
-        target=watch_cancel,
-        args=(event, worker, key, cancel, done),
-        name=f"holterlab-cancel-{spec['task_id']}",
-        daemon=True,
-    )
-    watcher.start()
 
     def send(stage: str, percent: float) -> None:
         msg = {
@@ -152,10 +138,8 @@ def run_on_dask(spec: dict[str, Any], topic: str, cancel_name: str) -> dict[str,
             worker.log_event(topic, msg)
 
     sink = MemorySink()
-    try:
+    with cancel_watch(worker, key, cancel_name) as cancel:
         outcome = perform_task(spec, ProgressReporter(send), cancel.is_set, sink)
-    finally:
-        done.set()
     payload: dict[str, Any] = {"outcome": list(outcome), "worker": where, "pid": os.getpid()}
     if outcome[0] == "done":
         payload.update(result=sink.result_text, beats=sink.beats_text, pdf=sink.pdf)
