@@ -255,6 +255,20 @@ class Store:
         ).fetchall()
         return [dict(r) for r in rows]
 
+    def claim_delivery(self, delivery_id: str, attempts: int, now: float, lease_s: float) -> bool:
+        """Take a due delivery for one attempt; False when it is no longer due.
+
+        The conditional update is atomic, so a delivery read as due by two loops (or two
+        server processes) is sent once. Its next attempt moves ``lease_s`` ahead, so a
+        process that dies while sending leaves it to be retried after the lease.
+        """
+        cur = self.conn.execute(
+            "UPDATE deliveries SET next_attempt_at = ? WHERE id = ? AND state = 'pending' "
+            "AND attempts = ? AND next_attempt_at <= ?",
+            (now + lease_s, delivery_id, attempts, now),
+        )
+        return cur.rowcount == 1
+
     def next_delivery_time(self) -> float | None:
         row = self.conn.execute(
             "SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 'pending'"

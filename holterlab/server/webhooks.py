@@ -211,7 +211,11 @@ class WebhookSender:
 
     def _deliver(self, row: dict[str, Any]) -> None:
         try:
-            self._attempt(row)
+            # the row was read before an earlier attempt of it may have finished: only the
+            # loop that claims it sends it
+            lease = 2.0 * self.config.webhook_timeout_s + 5.0
+            if self.store.claim_delivery(row["id"], int(row["attempts"]), time.time(), lease):
+                self._attempt(row)
         except Exception:  # noqa: BLE001
             log.exception("webhook delivery %s failed unexpectedly", row["id"])
         finally:

@@ -277,6 +277,40 @@ def test_webhook_delivered_on_2xx_and_given_up_after_max_attempts(tmp_path):
         sender._pool.shutdown()
 
 
+def test_webhook_delivery_read_before_its_attempt_finished_is_not_sent_again(tmp_path):
+    # the sender loop reads due rows, then an earlier attempt of one of them finishes before
+    # the loop reaches it: the stale row must not be sent a second time
+    sender, store, _ = _sender(tmp_path, [200, 200, 500, 200], webhook_max_attempts=5)
+    try:
+        (stale,) = store.due_deliveries(time.time())
+        sender._deliver(stale)
+        sender._deliver(stale)
+        assert len(sender._client.posts) == 1
+        (row,) = store.deliveries()
+        assert row["state"] == "delivered" and row["attempts"] == 1
+        # a claim is atomic: of two loops holding the same due row only one gets it
+        sender.notify(
+            {
+                "id": "holter_task_" + "2" * 24,
+                "key_id": row["key_id"],
+                "callback_url": "http://127.0.0.1:9/hook",
+                "status": "completed",
+                "progress": 100.0,
+                "stage": "done",
+            },
+            "task.completed",
+            {},
+        )
+        (due,) = store.due_deliveries(time.time())
+        now = time.time()
+        claims = [store.claim_delivery(due["id"], due["attempts"], now, 30.0) for _ in range(2)]
+        assert claims == [True, False]
+        assert store.due_deliveries(now + 29.0) == []  # leased while it is being sent
+        assert [r["id"] for r in store.due_deliveries(now + 31.0)] == [due["id"]]
+    finally:
+        sender._pool.shutdown()
+
+
 def test_webhook_payload_shows_the_status_progress(tmp_path):
     from holterlab.server.routes import status_data
     from holterlab.server.webhooks import build_payload
