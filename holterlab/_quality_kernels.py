@@ -62,8 +62,131 @@ def quality_stats(x, seg_len, lag, dec, run_len, max_abs, w, qlag, k, out):
         run_v = np.empty(seg_len // max(run_len, 1) + 2, np.float64)
         run_n = np.empty(seg_len // max(run_len, 1) + 2, np.int64)
         ring = np.zeros(qlag + 1, np.float64)
-        _segment(x, lead, s, seg_len, lag, dec, run_len, max_abs, w, qlag, k, out, buf, run_v,
-                 run_n, ring)  # fmt: skip
+        y = np.empty(seg_len, np.float64)
+        if not _segment_all_finite(x, lead, s, seg_len, lag, dec, run_len, max_abs, w, qlag,
+                                   k, out, buf, run_v, run_n, ring, y):  # fmt: skip
+            _segment(x, lead, s, seg_len, lag, dec, run_len, max_abs, w, qlag, k, out, buf,
+                     run_v, run_n, ring)  # fmt: skip
+
+
+@numba.njit(cache=True, nogil=True)
+def _segment_all_finite(x, lead, s, seg_len, lag, dec, run_len, max_abs, w, qlag, k, out, buf,
+                        run_v, run_n, ring, y):  # fmt: skip  # pragma: no cover - numba
+    """:func:`_segment` for a segment without a non-finite sample (the usual case).
+
+    Copies the segment to ``y`` and computes each statistic in its own loop without the
+    finiteness tests, in the same order of operations as :func:`_segment`, so the results
+    are the same to the last bit (a test checks). Returns False, writing nothing, when the
+    segment holds a non-finite sample.
+    """
+    n = x.shape[1]
+    a = s * seg_len
+    b = min(n, a + seg_len)
+    m = b - a
+    if m <= 0:
+        return False
+    mn = np.inf
+    mx = -np.inf
+    for j in range(m):
+        v = np.float64(x[lead, a + j])
+        if not np.isfinite(v):
+            return False
+        y[j] = v
+        mn = min(mn, v)
+        mx = max(mx, v)
+    # runs of identical values
+    n_runs = 0
+    beyond = 0
+    run_start = 0
+    run_val = y[0]
+    for j in range(1, m + 1):
+        if j < m and y[j] == run_val:
+            continue
+        length = j - run_start
+        if abs(run_val) >= max_abs:
+            beyond += length
+        elif length >= run_len:
+            run_v[n_runs] = run_val
+            run_n[n_runs] = length
+            n_runs += 1
+        if j < m:
+            run_start = j
+            run_val = y[j]
+    # slope over lag samples: the largest, and the median of every dec-th
+    top = 0.0
+    for j in range(lag, m):
+        d = abs(y[j] - y[j - lag])
+        if d > top:
+            top = d
+    k_med = 0
+    for j in range(lag, m, dec):
+        buf[k_med] = abs(y[j] - y[j - lag])
+        k_med += 1
+    # QRS band: boxcar sum of the last w samples, differenced over qlag
+    span = w + qlag
+    inv_w = 1.0 / w
+    box = 0.0
+    nq = 0
+    s2 = 0.0
+    s4 = 0.0
+    qtop = 0.0
+    # a ring of the last qlag + 1 box sums, as in _segment (each read after it is written)
+    ring_len = qlag + 1
+    pos = 0
+    for j in range(m):
+        box += y[j]
+        if j >= w:
+            box -= y[j - w]
+        ring[pos] = box
+        pos += 1
+        if pos == ring_len:
+            pos = 0
+        if j >= span - 1:
+            q = (box - ring[pos]) * inv_w
+            q2 = q * q
+            s2 += q2
+            s4 += q2 * q2
+            if abs(q) > qtop:
+                qtop = abs(q)
+            nq += 1
+    # high frequency
+    h2 = 0.0
+    nh = 0
+    for j in range(k, m - k):
+        h = y[j] - 0.5 * (y[j - k] + y[j + k])
+        h2 += h * h
+        nh += 1
+    if nq < 2 or nh < 2:
+        out[lead, s, 5] = np.nan
+        out[lead, s, 6] = np.nan
+        out[lead, s, 7] = np.nan
+    else:
+        m2 = s2 / nq
+        out[lead, s, 5] = qtop
+        if m2 > 0.0:
+            out[lead, s, 6] = (s4 / nq) / (m2 * m2)
+            out[lead, s, 7] = np.sqrt((h2 / nh) / m2)
+        else:
+            out[lead, s, 6] = 0.0
+            out[lead, s, 7] = np.inf if h2 > 0.0 else 0.0
+    clipped = beyond
+    constant = 0
+    for r in range(n_runs):
+        constant += run_n[r]
+    if mx > mn:
+        for r in range(n_runs):
+            if run_v[r] == mx or run_v[r] == mn:
+                clipped += run_n[r]
+    out[lead, s, 8] = constant / m
+    med = 0.0
+    if k_med > 0:
+        med = _median_inplace(buf, k_med)
+    out[lead, s, 0] = 0.0
+    out[lead, s, 1] = mx - mn
+    out[lead, s, 2] = clipped / m
+    out[lead, s, 3] = top
+    out[lead, s, 4] = med
+    return True
 
 
 @numba.njit(cache=True, nogil=True)

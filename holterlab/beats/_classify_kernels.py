@@ -324,36 +324,53 @@ def extract_windows_ref(x, beats, search, slope_k, env_half, base_half, pre, pos
 
 # ---------------------------------------------------------------------------- correlation
 @numba.njit(cache=True)
-def _corr_lag(w, lo, m, max_lag, t, t_mean, t_ss):
+def _corr_lag(w, lo, m, max_lag, t, t_mean, t_ss, sums):
     """Best combined Pearson correlation of window ``w`` (slice ``lo+lag : lo+lag+m``) with a
-    template ``t`` over lags ``-max_lag..max_lag``; returns (corr, lag, std ratio w/t)."""
+    template ``t`` over lags ``-max_lag..max_lag``; returns (corr, lag, std ratio w/t).
+
+    ``sums`` (3, n_leads, 2 * max_lag + 1) float64 scratch receives each lead's sum, sum of
+    squares and product sum with the template at every lag. The sum and the sum of squares
+    slide from one lag to the next (two samples change), so a lag costs one dot product.
+    """
     n_leads = w.shape[0]
+    n_lags = 2 * max_lag + 1
+    for lead in range(n_leads):
+        base = lo - max_lag
+        s = 0.0
+        ss = 0.0
+        for j in range(m):
+            v = float(w[lead, base + j])
+            s += v
+            ss += v * v
+        for k in range(n_lags):
+            if k > 0:
+                v_out = float(w[lead, base + k - 1])
+                v_in = float(w[lead, base + k - 1 + m])
+                s += v_in - v_out
+                ss += v_in * v_in - v_out * v_out
+            st = 0.0
+            for j in range(m):
+                st += float(w[lead, base + k + j]) * t[lead, j]
+            sums[0, lead, k] = s
+            sums[1, lead, k] = ss
+            sums[2, lead, k] = st
     best = -2.0
     best_lag = 0
     best_ratio = 1.0
-    for lag in range(-max_lag, max_lag + 1):
+    for k in range(n_lags):
         sxx = 0.0
         sxt = 0.0
         for lead in range(n_leads):
-            s = 0.0
-            ss = 0.0
-            st = 0.0
-            base = lo + lag
-            for j in range(m):
-                v = float(w[lead, base + j])
-                s += v
-                ss += v * v
-                st += v * t[lead, j]
-            mean = s / m
-            sxx += ss - m * mean * mean
-            sxt += st - m * mean * t_mean[lead]
+            mean = sums[0, lead, k] / m
+            sxx += sums[1, lead, k] - m * mean * mean
+            sxt += sums[2, lead, k] - m * mean * t_mean[lead]
         if sxx <= 1e-12 or t_ss <= 1e-12:
             c = 0.0
         else:
             c = sxt / np.sqrt(sxx * t_ss)
         if c > best:
             best = c
-            best_lag = lag
+            best_lag = k - max_lag
             best_ratio = np.sqrt(sxx / t_ss) if t_ss > 1e-12 else 0.0
     return best, best_lag, best_ratio
 
@@ -419,6 +436,26 @@ def _template_stats(t, t_mean):
 
 
 @numba.njit(cache=True)
+def _template_stats_leads(t, t_mean, t_ssl):
+    """:func:`_template_stats`, also giving each lead's centred sum of squares in ``t_ssl``."""
+    n_leads, m = t.shape
+    ss = 0.0
+    for lead in range(n_leads):
+        s = 0.0
+        for j in range(m):
+            s += t[lead, j]
+        mean = s / m
+        t_mean[lead] = mean
+        sl = 0.0
+        for j in range(m):
+            d = t[lead, j] - mean
+            sl += d * d
+        t_ssl[lead] = sl
+        ss += sl
+    return ss
+
+
+@numba.njit(cache=True)
 def window_corr(win, template, lo, max_lag):
     """Combined correlation (best over lags) of every window with one template.
 
@@ -432,8 +469,9 @@ def window_corr(win, template, lo, max_lag):
     corr = np.empty(nb, dtype=np.float32)
     lag = np.empty(nb, dtype=np.int64)
     ratio = np.empty(nb, dtype=np.float32)
+    sums = np.empty((3, n_leads, 2 * max_lag + 1))
     for b in range(nb):
-        c, lg, r = _corr_lag(win[b], lo, m, max_lag, t, t_mean, t_ss)
+        c, lg, r = _corr_lag(win[b], lo, m, max_lag, t, t_mean, t_ss, sums)
         corr[b] = c
         lag[b] = lg
         ratio[b] = r
@@ -480,6 +518,7 @@ def cluster_beats(win, valid, lo, m, max_lag, threshold, amp_ratio, max_families
     n_fam = 0
     last = -1
     inv = 1.0 / amp_ratio
+    sums = np.empty((3, n_leads, 2 * max_lag + 1))
     for b in range(nb):
         if not valid[b]:
             continue
@@ -505,7 +544,7 @@ def cluster_beats(win, valid, lo, m, max_lag, threshold, amp_ratio, max_families
                     any_f = f
                     any_lag = 0
                 continue
-            c, lg, r = _corr_lag(win[b], lo, m, max_lag, templates[f], t_mean[f], t_ss[f])
+            c, lg, r = _corr_lag(win[b], lo, m, max_lag, templates[f], t_mean[f], t_ss[f], sums)
             if c > any_c:
                 any_c = c
                 any_f = f
@@ -613,37 +652,31 @@ def track_dominant(win, is_dom, lo, m, max_lag, memory, init):
     nb, n_leads, _ = win.shape
     t = init.astype(np.float64).copy()
     t_mean = np.empty(n_leads)
-    t_ss = _template_stats(t, t_mean)
+    t_ssl = np.empty(n_leads)
+    t_ss = _template_stats_leads(t, t_mean, t_ssl)
     corr = np.empty(nb, dtype=np.float32)
     lags = np.empty(nb, dtype=np.int64)
     ratio = np.empty(nb, dtype=np.float32)
     lead_corr = np.empty((nb, n_leads), dtype=np.float32)
+    sums = np.empty((3, n_leads, 2 * max_lag + 1))
     step = 1.0 / memory
     for b in range(nb):
-        c, lg, r = _corr_lag(win[b], lo, m, max_lag, t, t_mean, t_ss)
+        c, lg, r = _corr_lag(win[b], lo, m, max_lag, t, t_mean, t_ss, sums)
         corr[b] = c
         lags[b] = lg
         ratio[b] = r
+        k = lg + max_lag
         for lead in range(n_leads):
-            s = 0.0
-            for j in range(m):
-                s += win[b, lead, lo + lg + j]
-            mean = s / m
-            sxx = 0.0
-            sxt = 0.0
-            stt = 0.0
-            for j in range(m):
-                d = win[b, lead, lo + lg + j] - mean
-                e = t[lead, j] - t_mean[lead]
-                sxx += d * d
-                sxt += d * e
-                stt += e * e
+            mean = sums[0, lead, k] / m
+            sxx = sums[1, lead, k] - m * mean * mean
+            sxt = sums[2, lead, k] - m * mean * t_mean[lead]
+            stt = t_ssl[lead]
             lead_corr[b, lead] = sxt / np.sqrt(sxx * stt) if sxx > 1e-12 and stt > 1e-12 else 0.0
         if is_dom[b]:
             for lead in range(n_leads):
                 for j in range(m):
                     t[lead, j] += step * (win[b, lead, lo + lg + j] - t[lead, j])
-            t_ss = _template_stats(t, t_mean)
+            t_ss = _template_stats_leads(t, t_mean, t_ssl)
     return corr, lags, ratio, lead_corr
 
 

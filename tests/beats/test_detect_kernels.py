@@ -49,6 +49,39 @@ def test_quality_stats_equal_segment_stats_reference():
     assert a[1, :, 2].max() > 0  # the plateau was counted
 
 
+@pytest.mark.parametrize("seg_len,lag,dec,run_len", [(500, 2, 5, 10), (333, 1, 1, 2)])
+def test_quality_stats_fast_path_equals_the_general_one(seg_len, lag, dec, run_len):
+    # segments without a non-finite sample take a separate loop-per-statistic path
+    from holterlab._quality_kernels import _segment, _segment_all_finite
+
+    x = _ecgish(3000, 250.0, leads=2, seed=4)
+    x[0, 500:620] = x[0].max() + 0.5  # clipping plateau at the maximum
+    x[0, 900:960] = 0.25  # a plateau that is not an extreme
+    x[1, 1200] = 80.0  # beyond max_abs
+    x[1, 2000:2100] = -60.0  # a run beyond max_abs
+    x[1, 2900:] = 0.0  # ends flat
+    n_seg = -(-x.shape[1] // seg_len)
+    fast = np.full((2, n_seg, 9), -1.0)
+    slow = np.full((2, n_seg, 9), -1.0)
+    bufs = [
+        np.empty(seg_len // dec + 2),
+        np.empty(seg_len // run_len + 2),
+        np.empty(seg_len // run_len + 2, np.int64),
+    ]
+    for lead in range(2):
+        for s in range(n_seg):
+            args = (x, lead, s, seg_len, lag, dec, run_len, 50.0, 9, 7, 4)
+            assert _segment_all_finite(*args, fast, *bufs, np.zeros(8), np.empty(seg_len))
+            _segment(*args, slow, *bufs, np.zeros(8))
+    np.testing.assert_array_equal(fast, slow)
+    assert fast[0, :, 2].max() > 0 and fast[1, :, 8].max() > 0  # plateaus were counted
+    x[1, 10] = np.nan
+    assert not _segment_all_finite(
+        x, 1, 0, seg_len, lag, dec, run_len, 50.0, 9, 7, 4, fast, *bufs, np.zeros(8),
+        np.empty(seg_len),
+    )  # fmt: skip
+
+
 def _envelope_state(n_leads: int, w: int, n_sec: int) -> list[np.ndarray]:
     return [
         np.zeros(n_leads, np.int64),
