@@ -46,12 +46,7 @@ def _compare(ref, beats: np.ndarray, fs: float, duration_s: float):
     test = Annotations(np.asarray(beats, np.int64), ["N"] * len(beats), fs)
     c = compare_beats(ref, test, end_s=duration_s)
     tp, fn, fp = c.pairs.shape[0], c.unmatched_ref.size, c.unmatched_test.size
-    offsets = None
-    if tp:
-        # pair indices count beats only (non-beat annotations are skipped)
-        ref_beats = ref.beats().sample
-        offsets = (test.sample[c.pairs[:, 1]] - ref_beats[c.pairs[:, 0]]) * 1000.0 / fs
-    return tp, fn, fp, offsets
+    return tp, fn, fp, (c.offsets_s * 1000.0 if tp else None)
 
 
 def _table(title: str, folder: Path, names, detector) -> None:
@@ -86,6 +81,12 @@ def _table(title: str, folder: Path, names, detector) -> None:
     print(f"{'gross':>8} {tp + fn:6d} {tp:6d} {fn:4d} {fp:4d} {100 * tp / (tp + fn):7.3f} "
           f"{100 * tp / (tp + fp):7.3f} {np.median(dts):+5.1f}±{np.std(dts):4.1f} "
           f"{elapsed:7.2f}")  # fmt: skip
+    from holterlab.evaluate import fiducial_timing
+
+    t = fiducial_timing(dts / 1000.0)
+    print(f"  fiducial offset (detected - reference): median {t['median_ms']:+.1f} ms, "
+          f"SD {t['sd_ms']:.1f} ms, 95 % within {t['p95_dev_ms']:.1f} ms of the median, "
+          f"95 % within {t['p95_abs_ms']:.1f} ms of the reference")  # fmt: skip
 
 
 def _holterlab(x: np.ndarray, fs: float) -> np.ndarray:

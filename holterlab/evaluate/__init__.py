@@ -24,6 +24,7 @@ from holterlab.evaluate.ec57 import (
     EvaluationReport,
     compare_beats,
     evaluate_records,
+    fiducial_timing,
     match_beats,
 )
 from holterlab.evaluate.episodes import (
@@ -45,6 +46,7 @@ __all__ = [
     "EvaluationReport",
     "compare_beats",
     "evaluate_records",
+    "fiducial_timing",
     "match_beats",
     "EpisodeComparison",
     "EpisodeReport",

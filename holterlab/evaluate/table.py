@@ -136,6 +136,14 @@ def format_beat_report(report: EvaluationReport) -> str:
             "columns: test, o = missed)",
         )
     )
+    timing = report.gross_timing()
+    if timing["n"]:
+        lines.append("")
+        lines.append(
+            f"Fiducial offset (test - reference) of {timing['n']} paired beats: median "
+            f"{timing['median_ms']:.1f} ms, SD {timing['sd_ms']:.1f} ms; 95 % within "
+            f"{timing['p95_dev_ms']:.1f} ms of the median"
+        )
     lines.append("")
     n = len(report)
     lines.append(

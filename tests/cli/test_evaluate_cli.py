@@ -56,6 +56,12 @@ def test_two_files(folders, capsys):
     assert float(fields[5]) < 100.0  # QRS Se
     assert any(line.startswith("Gross") for line in lines)
     assert "Gross beat matrix" in out
+    # the jitter perturb() added (uniform, -10..10 samples at 360 Hz: SD 16.7 ms)
+    line = next(line for line in lines if line.startswith("Fiducial offset"))
+    words = line.replace(";", "").split()
+    median = float(words[words.index("median") + 1])
+    sd = float(words[words.index("SD") + 1])
+    assert abs(median) <= 2.8 and 15.0 < sd < 18.5
 
 
 def test_folders_pair_by_record_and_list_missing(folders, capsys):

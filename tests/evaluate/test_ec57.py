@@ -145,6 +145,36 @@ def mislabel_record():
     return ann(times, ref_sym), ann(times, test_sym)
 
 
+def test_fiducial_offsets_of_paired_beats():
+    beats = regular(10)
+    shift = [3, 3, 3, -10, 3, 3, 3, 3, 3, 3]
+    test = [b + d for b, d in zip(beats, shift, strict=True)]
+    test = test[:5] + test[6:] + [beats[-1] + 400]  # one missed, one extra beat
+    c = compare(ann(beats), ann(test))
+    # one offset per pair, in pair order; the missed and the extra beat have none
+    assert c.offsets_s.shape == (c.pairs.shape[0],) == (9,)
+    np.testing.assert_allclose(c.offsets_s * 1000, [3, 3, 3, -10, 3, 3, 3, 3, 3])
+    t = c.timing()
+    assert t["n"] == 9 and t["median_ms"] == pytest.approx(3.0)
+    assert t["sd_ms"] == pytest.approx(np.std([3] * 8 + [-10]))
+    assert 3.0 < t["p95_abs_ms"] <= 10.0 and 0.0 < t["p95_dev_ms"] <= 13.0
+    assert c.to_dict()["timing"] == t
+    # another sampling rate: offsets are in seconds, on the reference beats' time
+    test250 = ann([round((b + 8) / 4) for b in beats], fs=250.0)
+    c = compare(ann(beats), test250)
+    np.testing.assert_allclose(c.offsets_s, 0.008)
+    # records pooled; no pair at all gives no figures
+    rep = evaluate_records(
+        {"a": (ann(beats), ann(beats)), "b": (ann(beats), test250)}, learning_s=0
+    )
+    g = rep.gross_timing()
+    assert g["n"] == 20 and g["median_ms"] == pytest.approx(4.0)
+    assert rep.to_dict()["gross"]["timing"] == g
+    assert compare(ann(beats), ann([])).timing() == {
+        "n": 0, "median_ms": None, "sd_ms": None, "p95_dev_ms": None, "p95_abs_ms": None
+    }  # fmt: skip
+
+
 def test_mislabels_land_in_the_right_cells():
     c = compare(*mislabel_record())
     assert c.cell("N", "n") == 10
