@@ -230,6 +230,12 @@ class Comparison:
             lines.append(
                 f"  {title:5}{_pct(getattr(st, se)):>9}{_pct(getattr(st, pp)):>9}{fpr_text:>9}"
             )
+        t = comp.timing()
+        if t["n"]:
+            lines.append(
+                f"  beat times, B - A, matched beats: median {t['median_ms']:+.1f} ms, "
+                f"SD {t['sd_ms']:.1f} ms; 95 % within {t['p95_dev_ms']:.1f} ms of the median"
+            )
         lines.append("")
         lines.append(
             format_matrix(

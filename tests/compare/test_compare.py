@@ -300,6 +300,8 @@ def test_mitbih_reference_against_itself(mitdb):
     c = compare(path, path)
     assert c.identical
     assert c.a["name"] != c.b["name"]
+    assert c.beats.timing()["sd_ms"] == 0.0
+    assert "matched beats: median +0.0 ms, SD 0.0 ms" in c.format()
     assert {"af", "svt", "v_trigeminy", "pause"} <= set(c.events)
     for comp in c.events.values():
         assert comp.episode_se == 1.0 and comp.duration_se == pytest.approx(1.0)
