@@ -54,22 +54,44 @@ def _counts(stats: BeatStatistics) -> list[int]:
     return [stats.qrs_tp + stats.qrs_fn, stats.qrs_tp, stats.qrs_fn, stats.qrs_fp]
 
 
+#: Columns of the fiducial offsets (test minus reference, paired beats) in :func:`beat_table`.
+_OFFSET_COLUMNS = ("Offset ms", "Offset SD ms")
+
+
+def _offsets(timing: dict) -> list[float]:
+    if not timing["n"]:
+        return [np.nan, np.nan]
+    return [timing["median_ms"], timing["sd_ms"]]
+
+
 def beat_table(report: EvaluationReport) -> pd.DataFrame:
-    """Per-record beat statistics plus ``Gross`` and ``Average`` rows (ratios in percent)."""
+    """Per-record beat statistics plus ``Gross`` and ``Average`` rows (ratios in percent).
+
+    The last two columns are the median and standard deviation of the fiducial offsets of
+    the paired beats (test minus reference, ms; the ``Gross`` row pools every record).
+    """
     import pandas as pd
 
     rows, index = [], []
     for name, comp in report.records.items():
         stats = comp.statistics
-        rows.append(_counts(stats) + [_pct(v) for v in stats.ratios().values()])
+        rows.append(
+            _counts(stats) + [_pct(v) for v in stats.ratios().values()] + _offsets(comp.timing())
+        )
         index.append(name)
     gross = report.gross
-    rows.append(_counts(gross) + [_pct(v) for v in gross.ratios().values()])
+    rows.append(
+        _counts(gross)
+        + [_pct(v) for v in gross.ratios().values()]
+        + _offsets(report.gross_timing())
+    )
     index.append("Gross")
-    rows.append([None] * len(_COUNTS) + [_pct(v) for v in report.average.values()])
+    rows.append(
+        [None] * len(_COUNTS) + [_pct(v) for v in report.average.values()] + [np.nan, np.nan]
+    )
     index.append("Average")
     frame = pd.DataFrame(rows, index=pd.Index(index, name="record"))
-    frame.columns = list(_COUNTS) + list(BEAT_COLUMNS.values())
+    frame.columns = list(_COUNTS) + list(BEAT_COLUMNS.values()) + list(_OFFSET_COLUMNS)
     for col in _COUNTS:
         frame[col] = frame[col].astype("Int64")
     return frame

@@ -170,6 +170,11 @@ def test_fiducial_offsets_of_paired_beats():
     g = rep.gross_timing()
     assert g["n"] == 20 and g["median_ms"] == pytest.approx(4.0)
     assert rep.to_dict()["gross"]["timing"] == g
+    table = rep.table()
+    assert table.loc["b", "Offset ms"] == pytest.approx(8.0)
+    assert table.loc["a", "Offset SD ms"] == 0.0
+    assert table.loc["Gross", "Offset ms"] == pytest.approx(4.0)
+    assert np.isnan(table.loc["Average", "Offset ms"])
     assert compare(ann(beats), ann([])).timing() == {
         "n": 0, "median_ms": None, "sd_ms": None, "p95_dev_ms": None, "p95_abs_ms": None
     }  # fmt: skip
