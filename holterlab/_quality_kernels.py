@@ -70,6 +70,47 @@ def quality_stats(x, seg_len, lag, dec, run_len, max_abs, w, qlag, k, out):
 
 
 @numba.njit(cache=True, nogil=True)
+def _write_ecg_stats(out, lead, s, nq, s2, s4, qtop, nh, h2):  # pragma: no cover - numba
+    """Columns 5-7 of :func:`quality_stats` from the QRS-band and high-frequency sums."""
+    if nq < 2 or nh < 2:
+        out[lead, s, 5] = np.nan
+        out[lead, s, 6] = np.nan
+        out[lead, s, 7] = np.nan
+        return
+    m2 = s2 / nq
+    out[lead, s, 5] = qtop
+    if m2 > 0.0:
+        out[lead, s, 6] = (s4 / nq) / (m2 * m2)
+        out[lead, s, 7] = np.sqrt((h2 / nh) / m2)
+    else:  # no QRS-band activity at all: not spiky, all high frequency (if any)
+        out[lead, s, 6] = 0.0
+        out[lead, s, 7] = np.inf if h2 > 0.0 else 0.0
+
+
+@numba.njit(cache=True, nogil=True)
+def _write_segment_stats(out, lead, s, m, n_bad, mn, mx, beyond, run_v, run_n, n_runs, top,
+                         buf, k_med):  # fmt: skip  # pragma: no cover - numba
+    """Columns 0-4 and 8 of :func:`quality_stats` of a segment with finite samples."""
+    clipped = beyond
+    constant = 0
+    for r in range(n_runs):
+        constant += run_n[r]
+    if mx > mn:
+        for r in range(n_runs):
+            if run_v[r] == mx or run_v[r] == mn:
+                clipped += run_n[r]
+    out[lead, s, 8] = constant / m
+    med = 0.0
+    if k_med > 0:
+        med = _median_inplace(buf, k_med)
+    out[lead, s, 0] = n_bad / m
+    out[lead, s, 1] = mx - mn
+    out[lead, s, 2] = clipped / m
+    out[lead, s, 3] = top
+    out[lead, s, 4] = med
+
+
+@numba.njit(cache=True, nogil=True)
 def _segment_all_finite(x, lead, s, seg_len, lag, dec, run_len, max_abs, w, qlag, k, out, buf,
                         run_v, run_n, ring, y):  # fmt: skip  # pragma: no cover - numba
     """:func:`_segment` for a segment without a non-finite sample (the usual case).
@@ -156,36 +197,9 @@ def _segment_all_finite(x, lead, s, seg_len, lag, dec, run_len, max_abs, w, qlag
         h = y[j] - 0.5 * (y[j - k] + y[j + k])
         h2 += h * h
         nh += 1
-    if nq < 2 or nh < 2:
-        out[lead, s, 5] = np.nan
-        out[lead, s, 6] = np.nan
-        out[lead, s, 7] = np.nan
-    else:
-        m2 = s2 / nq
-        out[lead, s, 5] = qtop
-        if m2 > 0.0:
-            out[lead, s, 6] = (s4 / nq) / (m2 * m2)
-            out[lead, s, 7] = np.sqrt((h2 / nh) / m2)
-        else:
-            out[lead, s, 6] = 0.0
-            out[lead, s, 7] = np.inf if h2 > 0.0 else 0.0
-    clipped = beyond
-    constant = 0
-    for r in range(n_runs):
-        constant += run_n[r]
-    if mx > mn:
-        for r in range(n_runs):
-            if run_v[r] == mx or run_v[r] == mn:
-                clipped += run_n[r]
-    out[lead, s, 8] = constant / m
-    med = 0.0
-    if k_med > 0:
-        med = _median_inplace(buf, k_med)
-    out[lead, s, 0] = 0.0
-    out[lead, s, 1] = mx - mn
-    out[lead, s, 2] = clipped / m
-    out[lead, s, 3] = top
-    out[lead, s, 4] = med
+    _write_ecg_stats(out, lead, s, nq, s2, s4, qtop, nh, h2)
+    _write_segment_stats(out, lead, s, m, 0, mn, mx, beyond, run_v, run_n, n_runs, top, buf,
+                         k_med)  # fmt: skip
     return True
 
 
@@ -302,19 +316,7 @@ def _segment(x, lead, s, seg_len, lag, dec, run_len, max_abs, w, qlag, k, out, b
         if np.isfinite(h):
             h2 += h * h
             nh += 1
-    if nq < 2 or nh < 2:
-        out[lead, s, 5] = np.nan
-        out[lead, s, 6] = np.nan
-        out[lead, s, 7] = np.nan
-    else:
-        m2 = s2 / nq
-        out[lead, s, 5] = qtop
-        if m2 > 0.0:
-            out[lead, s, 6] = (s4 / nq) / (m2 * m2)
-            out[lead, s, 7] = np.sqrt((h2 / nh) / m2)
-        else:  # no QRS-band activity at all: not spiky, all high frequency (if any)
-            out[lead, s, 6] = 0.0
-            out[lead, s, 7] = np.inf if h2 > 0.0 else 0.0
+    _write_ecg_stats(out, lead, s, nq, s2, s4, qtop, nh, h2)
     if n_bad == m or m == 0:
         out[lead, s, 0] = 1.0
         out[lead, s, 1] = 0.0
@@ -323,23 +325,8 @@ def _segment(x, lead, s, seg_len, lag, dec, run_len, max_abs, w, qlag, k, out, b
         out[lead, s, 4] = 0.0
         out[lead, s, 8] = 0.0
         return
-    clipped = beyond
-    constant = 0
-    for r in range(n_runs):
-        constant += run_n[r]
-    if mx > mn:
-        for r in range(n_runs):
-            if run_v[r] == mx or run_v[r] == mn:
-                clipped += run_n[r]
-    out[lead, s, 8] = constant / m
-    med = 0.0
-    if k_med > 0:
-        med = _median_inplace(buf, k_med)
-    out[lead, s, 0] = n_bad / m
-    out[lead, s, 1] = mx - mn
-    out[lead, s, 2] = clipped / m
-    out[lead, s, 3] = top
-    out[lead, s, 4] = med
+    _write_segment_stats(out, lead, s, m, n_bad, mn, mx, beyond, run_v, run_n, n_runs, top, buf,
+                         k_med)  # fmt: skip
 
 
 def constant_fraction_reference(

@@ -420,24 +420,9 @@ def _corr0(w, lo, m, t, t_mean, t_ss):
 
 
 @numba.njit(cache=True)
-def _template_stats(t, t_mean):
-    n_leads, m = t.shape
-    ss = 0.0
-    for lead in range(n_leads):
-        s = 0.0
-        for j in range(m):
-            s += t[lead, j]
-        mean = s / m
-        t_mean[lead] = mean
-        for j in range(m):
-            d = t[lead, j] - mean
-            ss += d * d
-    return ss
-
-
-@numba.njit(cache=True)
-def _template_stats_leads(t, t_mean, t_ssl):
-    """:func:`_template_stats`, also giving each lead's centred sum of squares in ``t_ssl``."""
+def _template_stats(t, t_mean, t_ssl):
+    """Centred sum of squares of template ``t`` over all leads; each lead's mean goes to
+    ``t_mean`` and its own centred sum of squares to ``t_ssl``."""
     n_leads, m = t.shape
     ss = 0.0
     for lead in range(n_leads):
@@ -449,9 +434,10 @@ def _template_stats_leads(t, t_mean, t_ssl):
         sl = 0.0
         for j in range(m):
             d = t[lead, j] - mean
-            sl += d * d
+            dd = d * d
+            ss += dd
+            sl += dd
         t_ssl[lead] = sl
-        ss += sl
     return ss
 
 
@@ -465,7 +451,7 @@ def window_corr(win, template, lo, max_lag):
     n_leads, m = template.shape
     t = template.astype(np.float64)
     t_mean = np.empty(n_leads)
-    t_ss = _template_stats(t, t_mean)
+    t_ss = _template_stats(t, t_mean, np.empty(n_leads))
     corr = np.empty(nb, dtype=np.float32)
     lag = np.empty(nb, dtype=np.int64)
     ratio = np.empty(nb, dtype=np.float32)
@@ -519,6 +505,7 @@ def cluster_beats(win, valid, lo, m, max_lag, threshold, amp_ratio, max_families
     last = -1
     inv = 1.0 / amp_ratio
     sums = np.empty((3, n_leads, 2 * max_lag + 1))
+    t_ssl = np.empty(n_leads)  # per-lead sums of _template_stats (not needed here)
     for b in range(nb):
         if not valid[b]:
             continue
@@ -560,7 +547,7 @@ def cluster_beats(win, valid, lo, m, max_lag, threshold, amp_ratio, max_families
             for lead in range(n_leads):
                 for j in range(m):
                     templates[f, lead, j] = win[b, lead, lo + j]
-            t_ss[f] = _template_stats(templates[f], t_mean[f])
+            t_ss[f] = _template_stats(templates[f], t_mean[f], t_ssl)
             counts[f] = 1
             family[b] = f
             corr[b] = 1.0
@@ -582,7 +569,7 @@ def cluster_beats(win, valid, lo, m, max_lag, threshold, amp_ratio, max_families
                 templates[f, lead, j] += step * (
                     win[b, lead, lo + chosen_lag + j] - templates[f, lead, j]
                 )
-        t_ss[f] = _template_stats(templates[f], t_mean[f])
+        t_ss[f] = _template_stats(templates[f], t_mean[f], t_ssl)
         family[b] = f
         corr[b] = chosen_c
         lags[b] = chosen_lag
@@ -653,7 +640,7 @@ def track_dominant(win, is_dom, lo, m, max_lag, memory, init):
     t = init.astype(np.float64).copy()
     t_mean = np.empty(n_leads)
     t_ssl = np.empty(n_leads)
-    t_ss = _template_stats_leads(t, t_mean, t_ssl)
+    t_ss = _template_stats(t, t_mean, t_ssl)
     corr = np.empty(nb, dtype=np.float32)
     lags = np.empty(nb, dtype=np.int64)
     ratio = np.empty(nb, dtype=np.float32)
@@ -676,7 +663,7 @@ def track_dominant(win, is_dom, lo, m, max_lag, memory, init):
             for lead in range(n_leads):
                 for j in range(m):
                     t[lead, j] += step * (win[b, lead, lo + lg + j] - t[lead, j])
-            t_ss = _template_stats_leads(t, t_mean, t_ssl)
+            t_ss = _template_stats(t, t_mean, t_ssl)
     return corr, lags, ratio, lead_corr
 
 
