@@ -636,7 +636,12 @@ def fiducial_timing(offsets_s: np.ndarray) -> dict[str, float | int | None]:
     that reaches RR intervals and HRV) and ``p95_abs_ms`` (95th percentile of the absolute
     offset). Values are ``None`` without pairs.
     """
-    off = np.asarray(offsets_s, dtype=np.float64) * 1000.0
+    try:
+        off = np.asarray(offsets_s, dtype=np.float64) * 1000.0
+    except (TypeError, ValueError):
+        raise ParameterError("offsets_s must be an array of numbers (seconds)") from None
+    if off.ndim != 1 or not np.all(np.isfinite(off)):
+        raise ParameterError("offsets_s must be a 1-D array of finite offsets in seconds")
     if off.size == 0:
         return {"n": 0, "median_ms": None, "sd_ms": None, "p95_dev_ms": None, "p95_abs_ms": None}
     med = float(np.median(off))

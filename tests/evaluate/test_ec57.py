@@ -15,6 +15,7 @@ from holterlab.evaluate import (
     BeatStatistics,
     compare_beats,
     evaluate_records,
+    fiducial_timing,
 )
 
 FS = 1000.0  # 1 sample = 1 ms, so the 150 ms window is exactly 150 samples
@@ -175,6 +176,9 @@ def test_fiducial_offsets_of_paired_beats():
     assert table.loc["a", "Offset SD ms"] == 0.0
     assert table.loc["Gross", "Offset ms"] == pytest.approx(4.0)
     assert np.isnan(table.loc["Average", "Offset ms"])
+    for bad in (["x"], [[0.1]], [np.nan]):
+        with pytest.raises(ParameterError, match="offsets_s"):
+            fiducial_timing(bad)
     assert compare(ann(beats), ann([])).timing() == {
         "n": 0, "median_ms": None, "sd_ms": None, "p95_dev_ms": None, "p95_abs_ms": None
     }  # fmt: skip
